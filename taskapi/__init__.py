@@ -1,0 +1,45 @@
+"""taskapi: a task (to-do) API with user accounts and JWT authentication."""
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+__version__ = "1.0.0"
+
+
+def create_app(overrides=None, environ=None):
+    """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
+    from taskapi import api, auth, config, errors, headers, health, logs, metrics, requestid, tasks
+    from taskapi.extensions import api as rest_api
+    from taskapi.extensions import db, migrate
+
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    try:
+        app.config.update(config.load(app.instance_path, environ))
+    except config.ConfigError as exc:
+        logs.configure(json_lines=True)
+        logging.getLogger("taskapi").critical(str(exc))
+        raise SystemExit(1) from None
+    app.config.update(overrides or {})
+    app.config["VERSION"] = __version__
+    app.url_map.strict_slashes = False
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies, the client is the N-th address from the right of X-Forwarded-For.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+    logs.init_app(app)
+    requestid.init_app(app)
+    errors.init_app(app)
+    headers.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"), render_as_batch=True)
+    metrics.init_app(app)
+    api.init_app(app, rest_api)
+    health.init_app(app, rest_api)
+    auth.init_app(app, rest_api)
+    tasks.init_app(app, rest_api)
+    return app

@@ -1,0 +1,149 @@
+"""The REST layer on flask-smorest: body rules, documented errors, bearer auth, /docs assets."""
+
+import json
+import os
+from http import HTTPStatus
+
+import flask_swagger_ui
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, request, send_from_directory
+from flask_jwt_extended import jwt_required
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from webargs.flaskparser import FlaskParser
+
+from taskapi.errors import ApiError
+from taskapi.schemas import ErrorSchema
+
+BEARER = "bearerAuth"
+DOCS_ASSETS = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' parser, strict about the body: present, JSON, an object, valid Unicode."""
+
+    def load_json(self, req, schema):
+        raw = req.get_data(cache=True)
+        if not raw.strip():
+            if getattr(schema, "body_optional", False):
+                return {}
+            raise ApiError(400, message="A JSON object body is required.")
+        if not req.is_json:
+            raise ApiError(415)
+        try:
+            data = json.loads(raw)
+            # Lone surrogates decode from \u escapes but cannot be stored as UTF-8.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (ValueError, UnicodeError):
+            raise ApiError(400, message="The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, message="The request body must be a JSON object.")
+        return data
+
+
+class Blueprint(_Blueprint):
+    """flask-smorest's Blueprint with taskapi's body parser and error documentation."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+    def errors(self, *statuses):
+        """Document that a view can answer these statuses (with the envelope, mostly)."""
+
+        def decorator(func):
+            for status in statuses:
+                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
+            return func
+
+        return decorator
+
+    def authenticated(self, refresh=False):
+        """Require a bearer token (an access token, or a refresh token) and document it."""
+
+        def decorator(func):
+            func = jwt_required(refresh=refresh)(func)
+            func = self.doc(security=[{BEARER: []}])(func)
+            return self.errors(401)(func)
+
+        return decorator
+
+    def body(self, schema, **kwargs):
+        """Parse a JSON body with `schema`, documenting 400/413/415 with its 422."""
+
+        def decorator(func):
+            func = self.arguments(schema, **kwargs)(func)
+            return self.errors(400, 413, 415)(func)
+
+        return decorator
+
+
+class Api(_Api):
+    """flask-smorest's Api documenting errors with taskapi's envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+    # Every operation lists its statuses itself; a catch-all would hide gaps.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self):
+        """Leave error handling to taskapi.errors, which answers the envelope."""
+
+
+def _has_body():
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def check_body():
+    """Refuse oversized and non-JSON bodies before any view reads them."""
+    if request.url_rule is None or not _has_body():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None and (request.content_length or 0) > limit:
+        raise ApiError(413)
+    if not request.is_json:
+        raise ApiError(415)
+
+
+docs_assets = FlaskBlueprint("docs_assets", __name__)
+
+
+@docs_assets.get("/docs/assets/<path:filename>")
+def docs_asset(filename):
+    # Swagger UI ships inside a wheel, so /docs needs no CDN.
+    return send_from_directory(DOCS_ASSETS, filename, max_age=86400)
+
+
+SERVICE_ROUTES = {
+    "/openapi.json": ("This OpenAPI document.", "application/json", {"type": "object"}),
+    "/docs": ("Interactive API docs.", "text/html", {"type": "string"}),
+}
+
+
+def _document_service_routes(app, spec):
+    """flask-smorest serves these itself and leaves them out; they belong in the document."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule in SERVICE_ROUTES:
+            summary, content_type, schema = SERVICE_ROUTES[rule.rule]
+            ok = {"description": "OK", "content": {content_type: {"schema": schema}}}
+            spec.path(rule=rule, operations={"get": {"summary": summary, "tags": ["health"],
+                                                     "responses": {"200": ok}}})
+
+
+def init_app(app, api):
+    app.config.update(
+        API_TITLE="taskapi",
+        API_VERSION=app.config["VERSION"],
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Tasks (to-dos) with user accounts and JWT authentication."},
+            "components": {"securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+    )
+    api.init_app(app)
+    _document_service_routes(app, api.spec)
+    app.register_blueprint(docs_assets)
+    app.before_request(check_body)
+
+

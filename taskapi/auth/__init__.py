@@ -1,0 +1,56 @@
+"""Accounts and authentication: users, JWTs, revocation and rate limits."""
+
+from flask_jwt_extended.exceptions import WrongTokenError
+
+from taskapi.auth import cli, tokens
+from taskapi.auth.routes import blp
+from taskapi.errors import ApiError, api_error_response
+from taskapi.extensions import jwt, limiter
+
+def _token_error(code, message):
+    """A jwt callback answering 401 `code` in the envelope, whatever it is passed."""
+    return lambda *args: api_error_response(ApiError(401, code, message))
+
+
+def _init_jwt(app):
+    app.config.update(
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_COOKIE_CSRF_PROTECT=False,  # tokens travel in headers only: no csrf claim
+    )
+    jwt.init_app(app)
+    jwt.token_in_blocklist_loader(tokens.load_user_and_check_revoked)
+    jwt.user_lookup_loader(tokens.lookup_user)
+    # Every failure of the extension goes through these, so none of its own
+    # {"msg": ...} bodies or 422s can reach a client.
+    jwt.unauthorized_loader(_token_error("token_missing", "Authentication is required."))
+    jwt.expired_token_loader(_token_error("token_expired", "The token has expired."))
+    jwt.revoked_token_loader(_token_error("token_revoked", "The token has been revoked."))
+    invalid = _token_error("token_invalid", "The token is not valid.")
+    jwt.invalid_token_loader(invalid)
+    jwt.user_lookup_error_loader(invalid)
+    jwt.needs_fresh_token_loader(invalid)
+    jwt.token_verification_failed_loader(invalid)
+    # The extension reports a wrong token type as merely invalid; the contract tells them apart.
+    app.register_error_handler(WrongTokenError, _token_error("wrong_token_type", "The wrong type of token was given."))
+
+
+def _init_limiter(app):
+    app.config.update(
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_KEY_PREFIX="taskapi",
+        RATELIMIT_HEADERS_ENABLED=True,
+        # A Redis outage must not take logins down with it.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+    )
+    limiter.init_app(app)
+
+
+def init_app(app, api):
+    _init_jwt(app)
+    _init_limiter(app)
+    api.register_blueprint(blp)
+    app.cli.add_command(cli.users)
+    app.cli.add_command(cli.tokens)

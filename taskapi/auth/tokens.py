@@ -1,0 +1,125 @@
+"""JWTs: issuing pairs, revoking, and the one lookup that authenticates a request."""
+
+import random
+from datetime import datetime, timezone
+
+from flask import current_app, g
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import ExpiredSignatureError, PyJWTError
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
+
+from taskapi.auth.models import RevokedToken, User
+from taskapi.errors import ApiError
+from taskapi.extensions import db
+from taskapi.models import utcnow
+
+GENERATION_CLAIM = "gen"
+# Each revocation has this chance of also deleting rows whose tokens expired anyway.
+PRUNE_CHANCE = 0.01
+
+
+def issue_pair(user):
+    """A fresh access and refresh token for `user`, in the contract's shape."""
+    identity = str(user.id)
+    claims = {GENERATION_CLAIM: user.token_generation}
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "user": user,
+    }
+
+
+def load_user_and_check_revoked(jwt_header, jwt_payload):
+    """jwt's blocklist callback: one query fetches the user and whether the jti is revoked.
+
+    The user is kept on `g` for the user lookup callback, so an authenticated
+    request costs exactly one round trip for its token.
+    """
+    try:
+        user_id = int(jwt_payload["sub"])
+    except (KeyError, TypeError, ValueError):
+        g.token_user = None
+        return False
+    revoked = exists().where(RevokedToken.jti == jwt_payload["jti"]).label("revoked")
+    row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+    if row is None:
+        g.token_user = None  # unknown user: the lookup callback answers token_invalid
+        return False
+    user, is_revoked = row
+    g.token_user = user
+    return bool(is_revoked) or jwt_payload.get(GENERATION_CLAIM) != user.token_generation
+
+
+def lookup_user(jwt_header, jwt_payload):
+    return g.pop("token_user", None)
+
+
+def _expiry(payload):
+    return datetime.fromtimestamp(payload["exp"], timezone.utc)
+
+
+def revoke(payload):
+    """Revoke one token; False when it already was (a concurrent rotation won)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(RevokedToken(jti=payload["jti"], user_id=int(payload["sub"]), expires_at=_expiry(payload)))
+    except IntegrityError:
+        return False
+    if random.random() < PRUNE_CHANCE:
+        prune()
+    return True
+
+
+def rotate(user, refresh_payload):
+    """Revoke the refresh token used and issue a new pair; exactly one rotation wins."""
+    if not revoke(refresh_payload):
+        db.session.rollback()
+        raise ApiError(401, "token_revoked", "The token has been revoked.")
+    db.session.commit()
+    return issue_pair(user)
+
+
+def refresh_payload_of(user, refresh_token):
+    """Decode a refresh token handed in a body; None when it is expired already."""
+    try:
+        payload = decode_token(refresh_token, allow_expired=False)
+    except ExpiredSignatureError:
+        return None
+    except (PyJWTError, JWTExtendedException):
+        raise _bad_refresh_token() from None
+    if payload.get("type") != "refresh" or payload.get("sub") != str(user.id):
+        raise _bad_refresh_token()
+    return payload
+
+
+def _bad_refresh_token():
+    return ApiError(
+        422,
+        message="The request body is not valid.",
+        errors={"json": {"refresh_token": ["Not a valid refresh token of this user."]}},
+    )
+
+
+def logout(user, access_payload, refresh_token=None):
+    """Revoke the access token, and the refresh token when one is given."""
+    refresh = refresh_payload_of(user, refresh_token) if refresh_token else None
+    revoke(access_payload)
+    if refresh is not None:
+        revoke(refresh)
+    db.session.commit()
+
+
+def revoke_all(user):
+    """Invalidate every token issued to `user` so far."""
+    user.token_generation = User.token_generation + 1
+
+
+def prune():
+    """Delete revocations of tokens past their expiry; return how many."""
+    result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    return result.rowcount

@@ -1,0 +1,111 @@
+"""Configuration for each TASKAPI_ENV, read from the environment."""
+
+import os
+from datetime import timedelta
+
+MIN_SECRET_LENGTH = 32
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigError(Exception):
+    """The environment cannot run the service; the message says why."""
+
+
+def _int(environ, name, default):
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _database_url(url):
+    """Accept postgres:// (PaaS) and pin the psycopg2 driver SQLAlchemy 2.1 no longer defaults to."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+def _origins(raw):
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+def production_problems(environ):
+    """List what the environment lacks to run in production (empty when fine)."""
+    problems = []
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        value = environ.get(name, "")
+        if not value:
+            problems.append(f"{name} is missing")
+        elif len(value) < MIN_SECRET_LENGTH:
+            problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
+    if not environ.get("DATABASE_URL"):
+        problems.append("DATABASE_URL is missing")
+    return problems
+
+
+def environment_name(environ=None):
+    environ = os.environ if environ is None else environ
+    name = environ.get("TASKAPI_ENV", "production").strip().lower() or "production"
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"TASKAPI_ENV must be one of {', '.join(ENVIRONMENTS)}, not {name!r}")
+    return name
+
+
+def load(instance_path, environ=None):
+    """Build the Flask config mapping for the environment named by TASKAPI_ENV."""
+    environ = os.environ if environ is None else environ
+    env = environment_name(environ)
+    if env == "production":
+        problems = production_problems(environ)
+        if problems:
+            raise ConfigError("cannot start in production: " + "; ".join(problems))
+
+    dev_secret = f"{env}-only-secret-not-for-production-use"
+    default_db = f"sqlite:///{os.path.join(instance_path, 'taskapi.db')}"
+    if env == "testing":
+        default_db = f"sqlite:///{os.path.join(instance_path, 'taskapi-test.db')}"
+    database_url = _database_url(environ.get("DATABASE_URL") or default_db)
+    dev_origins = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173"
+
+    config = {
+        "TASKAPI_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": environ.get("SECRET_KEY") or dev_secret,
+        "JWT_SECRET_KEY": environ.get("JWT_SECRET_KEY") or dev_secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, environ),
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 64 * 1024),
+        "CORS_ORIGINS": _origins(environ.get("CORS_ORIGINS", "" if env == "production" else dev_origins)),
+        "REDIS_URL": environ.get("REDIS_URL") or None,
+        "AUTH_RATE_LIMIT": environ.get("AUTH_RATE_LIMIT") or "10 per minute",
+        "TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": (environ.get("LOG_LEVEL") or "INFO").upper(),
+        "LOG_JSON": env == "production",
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
+        "IDEMPOTENCY_TTL": timedelta(hours=24),
+        "HSTS": env == "production",
+    }
+    if config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRUSTED_PROXIES must not be negative")
+    return config
+
+
+def engine_options(database_url, environ):
+    """Pool settings that survive a PaaS database: dropped idle connections, failovers."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}  # wait for a concurrent writer rather than fail
+    if not database_url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_pre_ping": True,
+        "pool_recycle": _int(environ, "DB_POOL_RECYCLE", 300),
+        "pool_size": _int(environ, "DB_POOL_SIZE", 5),
+        "max_overflow": _int(environ, "DB_MAX_OVERFLOW", 5),
+        "pool_timeout": _int(environ, "DB_POOL_TIMEOUT", 10),
+        "connect_args": {"connect_timeout": _int(environ, "DB_CONNECT_TIMEOUT", 5)},
+    }

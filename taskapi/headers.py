@@ -1,0 +1,36 @@
+"""Response headers every answer carries: security headers and CORS."""
+
+from flask import current_app, request
+
+from taskapi.extensions import cors
+
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
+EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _security_headers(response):
+    response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith("/api/v1/auth"):
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config["HSTS"]:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return response
+
+
+def init_app(app):
+    app.after_request(_security_headers)
+    cors.init_app(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        methods=METHODS,
+        max_age=600,
+        vary_header=True,
+    )

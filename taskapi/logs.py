@@ -1,0 +1,83 @@
+"""Logging: JSON lines on stdout in production, readable text in development."""
+
+import logging
+import sys
+import time
+
+from flask import g, request
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+from taskapi.requestid import request_id
+
+access_log = logging.getLogger("taskapi.access")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every record with the id of the request it was logged in."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id()
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object a line: timestamp, level, logger, message, request_id, extras."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("timestamp", "timestamp")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
+
+    def add_fields(self, log_record, record, message_dict):
+        super().add_fields(log_record, record, message_dict)
+        log_record.setdefault("request_id", getattr(record, "request_id", None))
+
+
+def handler(json_lines):
+    """The stdout handler every taskapi and gunicorn logger writes through."""
+    stream = logging.StreamHandler(sys.stdout)
+    stream.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    stream.addFilter(RequestIdFilter())
+    return stream
+
+
+def configure(level="INFO", json_lines=True):
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "taskapi", False):
+            root.removeHandler(old)
+    new = handler(json_lines)
+    new.taskapi = True
+    root.addHandler(new)
+    root.setLevel(level)
+
+
+def _start_timer():
+    g.started_at = time.perf_counter()
+
+
+def _log_request(response):
+    started = g.pop("started_at", None)
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    access_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "client": request.remote_addr,
+        },
+    )
+    return response
+
+
+def init_app(app):
+    configure(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
+    app.before_request(_start_timer)
+    app.after_request(_log_request)

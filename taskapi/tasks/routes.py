@@ -1,0 +1,116 @@
+"""/api/v1/tasks: create, list, read, update, toggle and delete the user's tasks."""
+
+from flask import jsonify, make_response, request, url_for
+from flask_jwt_extended import current_user
+
+from taskapi.api import Blueprint
+from taskapi.tasks import idempotency, service
+from taskapi.tasks.models import etag
+from taskapi.tasks.schemas import (
+    IdempotencyHeaderSchema,
+    IfMatchSchema,
+    IfNoneMatchSchema,
+    TaskCreateSchema,
+    TaskListSchema,
+    TaskQuerySchema,
+    TaskSchema,
+    TaskWriteSchema,
+)
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The signed-in user's tasks.")
+
+ETAG_HEADER = {"ETag": {"description": "Changes whenever the task's version does.", "schema": {"type": "string"}}}
+LOCATION_HEADER = {"Location": {"description": "URL of the new task.", "schema": {"type": "string"}}}
+
+
+def _task_headers(task_id, version):
+    return {"ETag": etag(task_id, version)}
+
+
+@blp.post("")
+@blp.authenticated()
+@blp.arguments(IdempotencyHeaderSchema, location="headers")
+@blp.body(TaskCreateSchema)
+@blp.response(201, TaskSchema, headers={**ETAG_HEADER, **LOCATION_HEADER})
+@blp.errors(409, 500, 503)
+def create_task(headers, data):
+    """Create a task; safe to retry with an Idempotency-Key."""
+    key = headers.get("idempotency_key")
+    fingerprint = idempotency.fingerprint(request.get_json()) if key else None
+    status, body = service.create_task(current_user, data, key, fingerprint)
+    response = make_response(jsonify(body), status)
+    response.headers.update(_task_headers(body["id"], body["version"]))
+    response.headers["Location"] = url_for("tasks.get_task", task_id=body["id"])
+    return response
+
+
+@blp.get("")
+@blp.authenticated()
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, TaskListSchema)
+@blp.errors(500, 503)
+def list_tasks(args):
+    """List tasks, filtered, sorted and paged."""
+    return service.list_tasks(current_user, args)
+
+
+@blp.get("/<int:task_id>")
+@blp.authenticated()
+@blp.arguments(IfNoneMatchSchema, location="headers")
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.alt_response(304, response="NOT_MODIFIED")
+@blp.errors(404, 500, 503)
+def get_task(headers, task_id):
+    """Read one task."""
+    task = service.get_task(current_user, task_id)
+    if service.not_modified(task, headers.get("if_none_match")):
+        return make_response("", 304, _task_headers(task.id, task.version))
+    return task, 200, _task_headers(task.id, task.version)
+
+
+def _update(headers, data, task_id):
+    task = service.update_task(current_user, task_id, data, headers.get("if_match"))
+    return task, 200, _task_headers(task.id, task.version)
+
+
+@blp.patch("/<int:task_id>")
+@blp.authenticated()
+@blp.arguments(IfMatchSchema, location="headers")
+@blp.body(TaskWriteSchema)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.errors(404, 412, 500, 503)
+def update_task(headers, data, task_id):
+    """Change the fields given; the rest stay."""
+    return _update(headers, data, task_id)
+
+
+@blp.put("/<int:task_id>")
+@blp.authenticated()
+@blp.arguments(IfMatchSchema, location="headers")
+@blp.body(TaskWriteSchema)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.errors(404, 412, 500, 503)
+def replace_task(headers, data, task_id):
+    """Change the fields given, as PATCH does."""
+    return _update(headers, data, task_id)
+
+
+@blp.patch("/<int:task_id>/toggle")
+@blp.authenticated()
+@blp.arguments(IfMatchSchema, location="headers")
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.errors(404, 412, 500, 503)
+def toggle_task(headers, task_id):
+    """Complete a task, or reopen a completed one."""
+    task = service.toggle_task(current_user, task_id, headers.get("if_match"))
+    return task, 200, _task_headers(task.id, task.version)
+
+
+@blp.delete("/<int:task_id>")
+@blp.authenticated()
+@blp.arguments(IfMatchSchema, location="headers")
+@blp.response(204)
+@blp.errors(404, 412, 500, 503)
+def delete_task(headers, task_id):
+    """Delete a task."""
+    service.delete_task(current_user, task_id, headers.get("if_match"))

@@ -1,0 +1,124 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL from TEST_DATABASE_URL), app, client, runner."""
+
+import os
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from taskapi import create_app
+from taskapi.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+def test_environ(tmp_path_factory, **extra):
+    """The environment a test app is built from: TASKAPI_ENV=testing on the test database."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.getbasetemp() / 'taskapi.db'}"
+    return {"TASKAPI_ENV": "testing", "DATABASE_URL": url, **extra}
+
+
+def build_app(environ, **overrides):
+    # Tests log in far more often than the default limit allows; the limit has tests of its own.
+    overrides.setdefault("AUTH_RATE_LIMIT", "10000 per minute")
+    return create_app(overrides, environ=environ)
+
+
+@pytest.fixture(scope="session")
+def environ(tmp_path_factory):
+    return test_environ(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def _schema(environ):
+    """Migrate the test database once: the suite runs on the schema the migrations build.
+
+    Yields an engine on it that empties every table after each test.
+    """
+    app = build_app(environ)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            db.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        db.engine.dispose()
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    yield engine
+    engine.dispose()
+
+
+def _empty_tables(engine):
+    with engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(environ, _schema):
+    """Build apps on the test database (several make 'several instances'); rows are wiped after."""
+    apps = []
+
+    def make(**overrides):
+        app = build_app(environ, **overrides)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _empty_tables(_schema)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def register(client, email="ada@example.com", password=PASSWORD, name="Ada"):
+    """Register through the API; returns the token pair."""
+    response = client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": name})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def user(client):
+    """A registered user's token pair (Ada)."""
+    return register(client)
+
+
+@pytest.fixture
+def auth(user):
+    """Authorization headers of the registered user."""
+    return bearer(user["access_token"])
+
+
+def assert_error(response, status, code, **fields):
+    """The contract's envelope, exactly."""
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["status"] == status
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    expected_keys = {"status", "code", "message", "request_id"} | ({"errors"} if status == 422 else set())
+    assert set(body) == expected_keys, body
+    for key, value in fields.items():
+        assert body[key] == value, body
+    return body
