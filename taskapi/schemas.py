@@ -1,6 +1,6 @@
 """Schemas shared by every area: the error envelope."""
 
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import Schema, fields
 
@@ -39,6 +39,6 @@ class UTCDateTime(fields.AwareDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return value.astimezone(timezone.utc)
+            return value.astimezone(UTC)
         except OverflowError:
             raise self.make_error("range") from None

@@ -7,6 +7,7 @@ from taskapi.auth.routes import blp
 from taskapi.errors import ApiError, api_error_response
 from taskapi.extensions import jwt, limiter
 
+
 def _token_error(code, message):
     """A jwt callback answering 401 `code` in the envelope, whatever it is passed."""
     return lambda *args: api_error_response(ApiError(401, code, message))

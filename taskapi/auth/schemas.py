@@ -65,5 +65,5 @@ class TokenPairSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime in seconds.", "example": 900})
+    expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime (s).", "example": 900})
     user = fields.Nested(UserSchema, required=True)

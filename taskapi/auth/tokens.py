@@ -1,7 +1,7 @@
 """JWTs: issuing pairs, revoking, and the one lookup that authenticates a request."""
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
@@ -60,7 +60,7 @@ def lookup_user(jwt_header, jwt_payload):
 
 
 def _expiry(payload):
-    return datetime.fromtimestamp(payload["exp"], timezone.utc)
+    return datetime.fromtimestamp(payload["exp"], UTC)
 
 
 def revoke(payload):

@@ -1,6 +1,6 @@
 """GET /, /health, /health/live and /metrics."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, request
 from sqlalchemy import text
@@ -42,7 +42,7 @@ def health():
     body = {
         "status": "ok" if ok else "unavailable",
         "version": __version__,
-        "timestamp": datetime.now(timezone.utc),
+        "timestamp": datetime.now(UTC),
         "checks": {"database": "ok" if ok else "unavailable"},
     }
     return body, 200 if ok else 503

@@ -18,13 +18,13 @@ def etag(task_id, version):
     return f'"{task_id}.{version}"'
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     pending = "pending"
     in_progress = "in_progress"
     completed = "completed"
 
 
-class Priority(str, enum.Enum):
+class Priority(enum.StrEnum):
     low = "low"
     medium = "medium"
     high = "high"

@@ -1,0 +1,67 @@
+"""gunicorn settings, read from the repository root by `gunicorn wsgi:app` (see Procfile)."""
+
+import os
+import shutil
+import sys
+import tempfile
+
+# Workers write Prometheus samples here so /metrics adds up every worker. It must
+# be set before any worker imports prometheus_client, hence at the top of this file.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"taskapi-metrics-{os.getpid()}"))
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))  # SIGTERM: finish requests in flight
+keepalive = 5  # above a PaaS router's idle timeout is its business; 5 s suits most
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+forwarded_allow_ips = "*"  # the PaaS router is the only peer; TRUSTED_PROXIES decides what is believed
+accesslog = None  # taskapi logs each request itself, with its request id
+control_socket_disable = True  # nothing here uses gunicornc, and a PaaS home may be read-only
+
+_production = os.environ.get("TASKAPI_ENV", "production").strip().lower() in ("", "production")
+_text = {"format": "%(asctime)s %(levelname)s %(message)s"}
+_formatter = {"()": "taskapi.logs.JsonFormatter"} if _production else _text
+_level = os.environ.get("LOG_LEVEL", "INFO").upper()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"taskapi": _formatter},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "taskapi"}},
+    "loggers": {
+        "gunicorn.error": {"level": _level, "handlers": ["stdout"], "propagate": False},
+        # taskapi logs every request itself, with its request id and duration.
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+    },
+    "root": {"level": "INFO", "handlers": []},
+}
+
+
+def on_starting(server):
+    """Refuse to start, in one line, when production lacks its settings."""
+    from taskapi.config import ConfigError, environment_name, production_problems
+
+    try:
+        env = environment_name()
+    except ConfigError as exc:
+        server.log.critical(str(exc))
+        sys.exit(1)
+    problems = production_problems(os.environ) if env == "production" else []
+    if problems:
+        server.log.critical("cannot start in production: " + "; ".join(problems))
+        sys.exit(1)
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -1,0 +1,57 @@
+"""create_app and the configuration for each TASKAPI_ENV."""
+
+import json
+
+import pytest
+
+from taskapi import config, create_app
+
+SECRET = "s" * 32
+
+
+def test_testing_config(app):
+    assert app.config["TASKAPI_ENV"] == "testing" and app.testing
+
+
+def test_production_refuses_to_start_naming_what_is_missing(capsys):
+    with pytest.raises(SystemExit):
+        create_app(environ={"TASKAPI_ENV": "production", "SECRET_KEY": "short"})
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    message = json.loads(lines[0])["message"]
+    for expected in ("SECRET_KEY is shorter than 32 characters", "JWT_SECRET_KEY is missing",
+                     "DATABASE_URL is missing"):
+        assert expected in message
+
+
+def test_production_is_the_default_environment():
+    assert config.environment_name({}) == "production"
+    with pytest.raises(config.ConfigError):
+        config.load("/tmp", {})
+
+
+def test_production_config_with_everything_set():
+    loaded = config.load("/tmp", {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": SECRET,
+                                  "DATABASE_URL": "postgres://u@h/db", "CORS_ORIGINS": "https://a.io, https://b.io"})
+    assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@h/db"
+    assert loaded["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert loaded["CORS_ORIGINS"] == ["https://a.io", "https://b.io"]
+    assert loaded["LOG_JSON"] and loaded["HSTS"]
+
+
+def test_production_has_no_cors_origins_by_default():
+    loaded = config.load("/tmp", {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": SECRET, "DATABASE_URL": "sqlite://"})
+    assert loaded["CORS_ORIGINS"] == []
+
+
+def test_development_defaults_to_sqlite_under_instance():
+    loaded = config.load("/srv/instance", {"TASKAPI_ENV": "development"})
+    assert loaded["SQLALCHEMY_DATABASE_URI"] == "sqlite:////srv/instance/taskapi.db"
+    assert "http://localhost:5173" in loaded["CORS_ORIGINS"]
+    assert not loaded["LOG_JSON"]
+
+
+@pytest.mark.parametrize("name, value", [("TASKAPI_ENV", "staging"), ("TRUSTED_PROXIES", "one")])
+def test_bad_values_are_refused(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load("/tmp", {"TASKAPI_ENV": "development", name: value})
