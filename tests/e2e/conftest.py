@@ -1,0 +1,172 @@
+"""End-to-end fixtures: taskapi started exactly as the Procfile does, on a fresh PostgreSQL database."""
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
+SECRET = "e2e-secret-" + "x" * 40
+PG_ADMIN_URL = os.environ.get("E2E_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _postgres_reachable():
+    try:
+        psycopg2.connect(PG_ADMIN_URL, connect_timeout=2).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _venv_bin():
+    return str(Path(sys.executable).parent)
+
+
+class Database:
+    """A fresh PostgreSQL database, dropped at the end."""
+
+    def __init__(self):
+        self.name = f"taskapi_e2e_{uuid.uuid4().hex[:10]}"
+        self._admin("CREATE DATABASE {}")
+        parts = urlsplit(PG_ADMIN_URL)
+        self.url = urlunsplit(parts._replace(path="/" + self.name))
+
+    def _admin(self, statement):
+        connection = psycopg2.connect(PG_ADMIN_URL)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement.format(self.name))
+        connection.close()
+
+    def drop(self):
+        self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+class Server:
+    """`release` then `web` from the Procfile, with production variables; every line kept."""
+
+    def __init__(self, database_url, workers=2, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "PATH": _venv_bin() + os.pathsep + os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "TASKAPI_ENV": "production",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "JWT_SECRET_KEY": SECRET,
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(workers),
+            **{key: str(value) for key, value in env.items()},
+        }
+        self.lines = []
+        self.process = None
+
+    def _run_logged(self, command, **kwargs):
+        return subprocess.Popen(shlex.split(command), cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, **kwargs)
+
+    def _collect(self, stream):
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def release(self):
+        process = self._run_logged(PROCFILE["release"])
+        out, _ = process.communicate(timeout=120)
+        self.lines.extend(out.splitlines())
+        assert process.returncode == 0, out
+
+    def start(self, timeout=30):
+        self.process = self._run_logged(PROCFILE["web"], start_new_session=True)
+        threading.Thread(target=self._collect, args=(self.process.stdout,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "\n".join(self.lines)
+            try:
+                if requests.get(self.url + "/health/live", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("server did not start:\n" + "\n".join(self.lines))
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def worker_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def non_json_lines(self):
+        bad = []
+        for line in self.lines:
+            try:
+                assert isinstance(json.loads(line), dict)
+            except (ValueError, AssertionError):
+                bad.append(line)
+        return bad
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    if not _postgres_reachable():
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+
+
+@pytest.fixture
+def database(postgres):
+    db = Database()
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def start_server(database):
+    """start_server(**env) → a running Server on the test's database (released once)."""
+    servers = []
+
+    def start(workers=2, **env):
+        server = Server(database.url, workers=workers, **env)
+        if not servers:
+            server.release()
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
