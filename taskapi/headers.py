@@ -33,4 +33,5 @@ def init_app(app):
         methods=METHODS,
         max_age=600,
         vary_header=True,
+        always_send=False,  # CORS headers only for requests that carry an Origin
     )

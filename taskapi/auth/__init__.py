@@ -1,6 +1,10 @@
 """Accounts and authentication: users, JWTs, revocation and rate limits."""
 
+import math
+import time
+
 from flask_jwt_extended.exceptions import WrongTokenError
+from flask_limiter.errors import RateLimitExceeded
 
 from taskapi.auth import cli, tokens
 from taskapi.auth.routes import blp
@@ -41,12 +45,20 @@ def _init_limiter(app):
     app.config.update(
         RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
         RATELIMIT_KEY_PREFIX="taskapi",
-        RATELIMIT_HEADERS_ENABLED=True,
+        # Only a 429 says when to retry; X-RateLimit-* on every answer would be noise.
+        RATELIMIT_HEADERS_ENABLED=False,
         # A Redis outage must not take logins down with it.
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _rate_limited(exc):
+    limit = limiter.current_limit
+    retry_after = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    return api_error_response(ApiError(429, headers={"Retry-After": str(retry_after)}))
 
 
 def init_app(app, api):
