@@ -107,7 +107,7 @@ def _bad_refresh_token():
 
 def logout(user, access_payload, refresh_token=None):
     """Revoke the access token, and the refresh token when one is given."""
-    refresh = refresh_payload_of(user, refresh_token) if refresh_token else None
+    refresh = refresh_payload_of(user, refresh_token) if refresh_token is not None else None
     revoke(access_payload)
     if refresh is not None:
         revoke(refresh)

@@ -1,0 +1,37 @@
+"""POST /api/v1/auth/refresh: a new pair for a refresh token, which is revoked by the exchange."""
+
+from tests.auth.conftest import AUTH, claims, me, refresh
+from tests.conftest import assert_error
+
+
+def test_refresh_answers_200_with_a_new_pair(client, user):
+    response = refresh(client, user["refresh_token"])
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 900)
+    assert body["user"] == user["user"]
+    assert body["access_token"] != user["access_token"]
+    assert body["refresh_token"] != user["refresh_token"]
+    assert claims(body["access_token"])["sub"] == str(user["user"]["id"])
+
+
+def test_the_new_pair_works(client, user):
+    pair = refresh(client, user["refresh_token"]).get_json()
+    assert me(client, pair["access_token"]).status_code == 200
+    assert refresh(client, pair["refresh_token"]).status_code == 200
+
+
+def test_used_refresh_token_is_then_token_revoked(client, user):
+    assert refresh(client, user["refresh_token"]).status_code == 200
+    assert_error(refresh(client, user["refresh_token"]), 401, "token_revoked")
+
+
+def test_a_refused_reuse_does_not_revoke_the_new_pair(client, user):
+    pair = refresh(client, user["refresh_token"]).get_json()
+    refresh(client, user["refresh_token"])
+    assert refresh(client, pair["refresh_token"]).status_code == 200
+
+
+def test_refresh_without_a_token_is_token_missing(client, user):
+    assert_error(client.post(f"{AUTH}/refresh"), 401, "token_missing")
