@@ -1,6 +1,7 @@
 """flask users create EMAIL; flask tokens prune."""
 
 import click
+from flask.cli import AppGroup
 from marshmallow import ValidationError
 
 from taskapi.auth import accounts
@@ -10,7 +11,7 @@ from taskapi.errors import ApiError
 from taskapi.extensions import db
 
 
-@click.group(help="Manage user accounts.")
+@click.group(cls=AppGroup, help="Manage user accounts.")
 def users():
     pass
 
@@ -31,7 +32,7 @@ def create_user(email, name, password):
     click.echo(f"Created user {user.id} <{user.email}>.")
 
 
-@click.group(help="Manage revoked tokens.")
+@click.group(cls=AppGroup, help="Manage revoked tokens.")
 def tokens():
     pass
 

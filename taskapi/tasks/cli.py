@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import click
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import delete
 
 from taskapi.auth import accounts
@@ -49,6 +50,7 @@ def demo_tasks(user_id, now):
 
 
 @click.command("seed")
+@with_appcontext
 def seed():
     """Create or refresh the demo account and its tasks."""
     user = accounts.find_by_email(DEMO_EMAIL)
@@ -62,7 +64,7 @@ def seed():
     click.echo(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} ({len(DEMO_TITLES)} tasks)")
 
 
-@click.group("idempotency-keys", help="Manage stored Idempotency-Key answers.")
+@click.group("idempotency-keys", cls=AppGroup, help="Manage stored Idempotency-Key answers.")
 def idempotency_keys():
     pass
 
