@@ -67,9 +67,10 @@ def _commit_write():
 
 
 def new_task(user, fields):
-    task = Task(user_id=user.id, **fields)
+    now = utcnow()  # one instant: a new task is not completed before it is created
+    task = Task(user_id=user.id, created_at=now, updated_at=now, **fields)
     if task.status == Status.completed:
-        task.completed_at = utcnow()
+        task.completed_at = now
     db.session.add(task)
     return task
 

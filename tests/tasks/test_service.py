@@ -1,0 +1,120 @@
+"""taskapi.tasks.service called directly: scoping by owner, the list's result, ETag checks."""
+
+import pytest
+
+from taskapi.auth import accounts
+from taskapi.errors import ApiError
+from taskapi.extensions import db
+from taskapi.tasks import service
+from taskapi.tasks.models import Priority, Status, Task, etag
+from tests.conftest import PASSWORD
+
+PAGE = {"sort": "-created_at", "limit": 20, "offset": 0}
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def ada(ctx):
+    return accounts.register("ada@example.com", PASSWORD, "Ada")
+
+
+@pytest.fixture
+def bob(ctx):
+    return accounts.register("bob@example.com", PASSWORD, "Bob")
+
+
+def make(user, title, **fields):
+    status, body = service.create_task(user, {"title": title, **fields})
+    assert status == 201
+    return body
+
+
+def test_create_task_answers_201_and_the_task_body(ada):
+    status, body = service.create_task(ada, {"title": "Write report", "priority": Priority.high})
+    assert status == 201
+    assert (body["title"], body["priority"], body["status"], body["version"]) == ("Write report", "high", "pending", 1)
+    assert db.session.get(Task, body["id"]).user_id == ada.id
+
+
+def test_owned_tasks_selects_only_the_users_tasks(ada, bob):
+    mine = [make(ada, "A1")["id"], make(ada, "A2")["id"]]
+    make(bob, "B1")
+    assert sorted(t.id for t in db.session.execute(service.owned_tasks(ada)).scalars()) == mine
+
+
+def test_owned_tasks_of_a_user_without_tasks_is_empty(ada, bob):
+    make(ada, "A1")
+    assert db.session.execute(service.owned_tasks(bob)).scalars().all() == []
+
+
+def test_get_task_of_another_user_is_404(ada, bob):
+    theirs = make(bob, "B1")
+    with pytest.raises(ApiError) as raised:
+        service.get_task(ada, theirs["id"])
+    assert (raised.value.status, raised.value.code) == (404, "not_found")
+
+
+@pytest.mark.parametrize("task_id", [0, -1, 2**31, 10**20])
+def test_get_task_out_of_range_is_404_not_a_database_error(ada, task_id):
+    with pytest.raises(ApiError) as raised:
+        service.get_task(ada, task_id)
+    assert raised.value.status == 404
+
+
+def test_list_tasks_result_shape(ada, bob):
+    make(ada, "A1")
+    second = make(ada, "A2", status=Status.completed)
+    make(bob, "B1")
+    result = service.list_tasks(ada, PAGE)
+    assert set(result) == {"items", "total", "limit", "offset"}
+    assert all(isinstance(item, Task) for item in result["items"])
+    assert [item.title for item in result["items"]] == ["A2", "A1"]
+    assert (result["total"], result["limit"], result["offset"]) == (2, 20, 0)
+    filtered = service.list_tasks(ada, {**PAGE, "status": [Status.completed]})
+    assert ([item.id for item in filtered["items"]], filtered["total"]) == ([second["id"]], 1)
+
+
+def test_list_tasks_past_the_end_still_counts(ada):
+    for title in ("A1", "A2", "A3"):
+        make(ada, title)
+    assert service.list_tasks(ada, {**PAGE, "limit": 2, "offset": 10}) == {
+        "items": [], "total": 3, "limit": 2, "offset": 10,
+    }
+
+
+def test_update_task_with_a_stale_etag_raises_412_and_changes_nothing(ada):
+    task = make(ada, "A1")
+    service.update_task(ada, task["id"], {"title": "A2"})
+    with pytest.raises(ApiError) as raised:
+        service.update_task(ada, task["id"], {"title": "A3"}, if_match=etag(task["id"], 1))
+    assert raised.value.status == 412
+    db.session.rollback()
+    assert (db.session.get(Task, task["id"]).title, db.session.get(Task, task["id"]).version) == ("A2", 2)
+
+
+def test_toggle_task_of_another_user_is_404_and_changes_nothing(ada, bob):
+    theirs = make(bob, "B1")
+    with pytest.raises(ApiError):
+        service.toggle_task(ada, theirs["id"])
+    db.session.rollback()
+    assert db.session.get(Task, theirs["id"]).status == Status.pending
+
+
+def test_delete_task_of_another_user_is_404_and_keeps_it(ada, bob):
+    theirs = make(bob, "B1")
+    with pytest.raises(ApiError):
+        service.delete_task(ada, theirs["id"])
+    db.session.rollback()
+    assert db.session.get(Task, theirs["id"]) is not None
+
+
+def test_not_modified_compares_the_current_etag(ada):
+    task = db.session.get(Task, make(ada, "A1")["id"])
+    assert service.not_modified(task, task.etag)
+    assert not service.not_modified(task, '"nope"')
+    assert not service.not_modified(task, None)
