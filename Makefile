@@ -1,10 +1,11 @@
 # make run: serve on http://127.0.0.1:5000 with demo data; make test: the whole suite.
+# make bench: the benchmark, by hand (PostgreSQL on 127.0.0.1, wrk; see docs/performance.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test e2e lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "taskapi needs Python 3.11+")'
@@ -20,6 +21,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# End to end: gunicorn and PostgreSQL on 127.0.0.1:5432 (Redis on 6379 for the shared rate limit test).
+e2e: $(STAMP)
+	TASKAPI_E2E=1 $(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check taskapi tests migrations bench wsgi.py gunicorn.conf.py

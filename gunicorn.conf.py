@@ -8,6 +8,8 @@ import tempfile
 # Workers write Prometheus samples here so /metrics adds up every worker. It must
 # be set before any worker imports prometheus_client, hence at the top of this file.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"taskapi-metrics-{os.getpid()}"))
+# Workers never run migrations (the release step does): create_app leaves Flask-Migrate and alembic out.
+os.environ["TASKAPI_WEB_PROCESS"] = "1"
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,6 +22,10 @@ max_requests_jitter = max_requests // 10
 forwarded_allow_ips = "*"  # the PaaS router is the only peer; TRUSTED_PROXIES decides what is believed
 accesslog = None  # taskapi logs each request itself, with its request id
 control_socket_disable = True  # nothing here uses gunicornc, and a PaaS home may be read-only
+# gunicorn's default request line (4094 bytes) is shorter than valid requests: `q` alone may be 2200
+# characters, up to 26400 bytes percent-encoded, and its 414 is an HTML page, not the envelope. 0 lifts
+# the 8190-byte ceiling of finite values; gunicorn still caps the line at 1 MiB.
+limit_request_line = 0
 
 _production = os.environ.get("TASKAPI_ENV", "production").strip().lower() in ("", "production")
 _text = {"format": "%(asctime)s %(levelname)s %(message)s"}

@@ -7,13 +7,15 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 __version__ = "1.0.0"
+# Set by gunicorn.conf.py: the web process never migrates, so it leaves Flask-Migrate out.
+WEB_PROCESS_VARIABLE = "TASKAPI_WEB_PROCESS"
 
 
 def create_app(overrides=None, environ=None):
     """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
-    from taskapi import api, auth, config, errors, headers, health, logs, metrics, requestid, tasks
+    from taskapi import api, auth, config, errors, headers, health, logs, metrics, requestid, sessions, tasks
     from taskapi.extensions import api as rest_api
-    from taskapi.extensions import db, migrate
+    from taskapi.extensions import db
 
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -36,11 +38,20 @@ def create_app(overrides=None, environ=None):
     errors.init_app(app)
     headers.init_app(app)
     db.init_app(app)
-    migrations = os.path.join(os.path.dirname(app.root_path), "migrations")
-    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    sessions.init_app(app, db)
+    if os.environ.get(WEB_PROCESS_VARIABLE) != "1":
+        _init_migrations(app, db)
     metrics.init_app(app)
     api.init_app(app, rest_api)
     health.init_app(app, rest_api)
     auth.init_app(app, rest_api)
     tasks.init_app(app, rest_api)
     return app
+
+
+def _init_migrations(app, db):
+    """`flask db` and flask_migrate.upgrade(); imported only here, as alembic costs ~10 MiB and ~0.3 s to load."""
+    from flask_migrate import Migrate
+
+    migrations = os.path.join(os.path.dirname(app.root_path), "migrations")
+    Migrate().init_app(app, db, directory=migrations, render_as_batch=True)

@@ -4,11 +4,11 @@ from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
 from taskapi.api import Api
+from taskapi.sessions import Session
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them.
 NAMING_CONVENTION = {
@@ -19,10 +19,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-
-
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate()
+# Objects keep the values they were committed with: a response built after the commit
+# (a PATCH answer, a new user's token pair) needs no second SELECT to reload them.
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION),
+    session_options={"class_": Session, "expire_on_commit": False},
+)
 jwt = JWTManager()
 cors = CORS()
 api = Api()

@@ -1,0 +1,1 @@
+"""make bench: taskapi under gunicorn and wrk, against a lean Flask reference and bare Flask."""
