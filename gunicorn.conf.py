@@ -23,8 +23,9 @@ forwarded_allow_ips = "*"  # the PaaS router is the only peer; TRUSTED_PROXIES d
 accesslog = None  # taskapi logs each request itself, with its request id
 control_socket_disable = True  # nothing here uses gunicornc, and a PaaS home may be read-only
 # gunicorn's default request line (4094 bytes) is shorter than valid requests: `q` alone may be 2200
-# characters, up to 26400 bytes percent-encoded, and its 414 is an HTML page, not the envelope. 0 lifts
-# the 8190-byte ceiling of finite values; gunicorn still caps the line at 1 MiB.
+# characters, up to 26400 bytes percent-encoded, and its 414 is an HTML page, not the envelope. Finite
+# values stop at 8190 bytes, so 0: no limit from gunicorn's Python parser (1 MiB with gunicorn_h1c);
+# the PaaS router in front keeps its own.
 limit_request_line = 0
 
 _production = os.environ.get("TASKAPI_ENV", "production").strip().lower() in ("", "production")

@@ -10,6 +10,7 @@ from flask import current_app, request, send_from_directory
 from flask_jwt_extended import jwt_required
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
 from taskapi.errors import ApiError
@@ -18,12 +19,33 @@ from taskapi.schemas import ErrorSchema
 BEARER = "bearerAuth"
 DOCS_ASSETS = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
 
+# Response headers, documented where the service sends them.
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "The request's id: the client's when well-formed, otherwise made here.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+    }
+}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
+                    "schema": {"type": "integer", "minimum": 1}},
+}
+ERROR_HEADERS = {HTTPStatus.TOO_MANY_REQUESTS: RETRY_AFTER_HEADER}
+
+
+def with_request_id(headers=None):
+    return {**REQUEST_ID_HEADER, **(headers or {})}
+
 
 class JsonBodyParser(FlaskParser):
     """webargs' parser, strict about the body: present, JSON, an object, valid Unicode."""
 
     def load_json(self, req, schema):
         raw = req.get_data(cache=True)
+        if req.content_length is not None and len(raw) < req.content_length:
+            # gunicorn hands over what arrived before the client hung up: never act on part of a body.
+            raise ApiError(400, message="The request body is incomplete.")
         if not raw.strip():
             if getattr(schema, "body_optional", False):
                 return {}
@@ -45,6 +67,14 @@ class Blueprint(_Blueprint):
     """flask-smorest's Blueprint with taskapi's body parser and error documentation."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def response(self, status_code, schema=None, *, headers=None, **kwargs):
+        return super().response(status_code, schema, headers=with_request_id(headers), **kwargs)
+
+    def alt_response(self, status_code, response=None, *, headers=None, **kwargs):
+        if response is None:  # a named response (a component) documents its headers itself
+            headers = with_request_id(headers)
+        return super().alt_response(status_code, response, headers=headers, **kwargs)
 
     def errors(self, *statuses):
         """Document that a view can answer these statuses (with the envelope, mostly)."""
@@ -86,6 +116,15 @@ class Api(_Api):
     def _register_error_handlers(self):
         """Leave error handling to taskapi.errors, which answers the envelope."""
 
+    def _register_responses(self):
+        """flask-smorest's response of each status, with the headers taskapi sends with it."""
+        for status in HTTPStatus:
+            response = {"description": status.phrase, "headers": with_request_id(ERROR_HEADERS.get(status))}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+
 
 def _has_body():
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
@@ -122,7 +161,7 @@ def _document_service_routes(app, spec):
     for rule in app.url_map.iter_rules():
         if rule.rule in SERVICE_ROUTES:
             summary, content_type, schema = SERVICE_ROUTES[rule.rule]
-            ok = {"description": "OK", "content": {content_type: {"schema": schema}}}
+            ok = {"description": "OK", "headers": with_request_id(), "content": {content_type: {"schema": schema}}}
             spec.path(rule=rule, operations={"get": {"summary": summary, "tags": ["health"],
                                                      "responses": {"200": ok}}})
 

@@ -3,13 +3,18 @@
 import math
 import time
 
+from flask_jwt_extended import get_jwt_identity
 from flask_jwt_extended.exceptions import WrongTokenError
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 
 from taskapi.auth import cli, tokens
+from taskapi.auth.models import User
 from taskapi.auth.routes import blp
-from taskapi.errors import ApiError, api_error_response
-from taskapi.extensions import jwt, limiter
+from taskapi.errors import ApiError, api_error_response, handle_unexpected
+from taskapi.extensions import db, jwt, limiter
 
 
 def _token_error(code, message):
@@ -61,9 +66,35 @@ def _rate_limited(exc):
     return api_error_response(ApiError(429, headers={"Retry-After": str(retry_after)}))
 
 
+def _signed_in_user_id():
+    try:
+        return int(get_jwt_identity())
+    except (RuntimeError, TypeError, ValueError):  # not a protected route, or no such claim
+        return None
+
+
+def _user_deleted_meanwhile(exc):
+    """A write lost its row (StaleDataError) or its foreign key (IntegrityError).
+
+    When the signed-in user was deleted (DELETE /me, by a concurrent request) after this
+    request authenticated, that is the contract's unknown user, 401 token_invalid, not a 500.
+    """
+    user_id = _signed_in_user_id()
+    try:
+        db.session.rollback()
+        gone = user_id is not None and db.session.execute(select(User.id).where(User.id == user_id)).first() is None
+    except SQLAlchemyError:
+        gone = False
+    if gone:
+        return api_error_response(ApiError(401, "token_invalid", "The token is not valid."))
+    return handle_unexpected(exc)
+
+
 def init_app(app, api):
     _init_jwt(app)
     _init_limiter(app)
+    app.register_error_handler(IntegrityError, _user_deleted_meanwhile)
+    app.register_error_handler(StaleDataError, _user_deleted_meanwhile)
     api.register_blueprint(blp)
     app.cli.add_command(cli.users)
     app.cli.add_command(cli.tokens)

@@ -19,8 +19,10 @@ from taskapi.tasks.schemas import (
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The signed-in user's tasks.")
 
-ETAG_HEADER = {"ETag": {"description": "Changes whenever the task's version does.", "schema": {"type": "string"}}}
-LOCATION_HEADER = {"Location": {"description": "URL of the new task.", "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {"description": "Changes whenever the task's version does.", "required": True, "schema": {"type": "string"}}
+}
+LOCATION_HEADER = {"Location": {"description": "URL of the new task.", "required": True, "schema": {"type": "string"}}}
 
 
 def _task_headers(task_id, version):
@@ -58,7 +60,7 @@ def list_tasks(args):
 @blp.authenticated()
 @blp.arguments(IfNoneMatchSchema, location="headers")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.alt_response(304, response="NOT_MODIFIED")
+@blp.alt_response(304, description="Not Modified: If-None-Match names the current ETag.", headers=ETAG_HEADER)
 @blp.errors(404, 500, 503)
 def get_task(headers, task_id):
     """Read one task."""
