@@ -102,7 +102,8 @@ def engine_options(database_url, environ):
     if not database_url.startswith("postgresql"):
         return {}
     return {
-        "pool_pre_ping": True,
+        # Dead connections are found on checkout without a round trip: see taskapi/sessions.py.
+        "pool_pre_ping": False,
         "pool_recycle": _int(environ, "DB_POOL_RECYCLE", 300),
         "pool_size": _int(environ, "DB_POOL_SIZE", 5),
         "max_overflow": _int(environ, "DB_MAX_OVERFLOW", 5),

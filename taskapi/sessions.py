@@ -1,8 +1,11 @@
-"""The database session: on PostgreSQL a GET or HEAD runs in autocommit, saving its BEGIN and ROLLBACK round trips."""
+"""PostgreSQL connections without wasted round trips: no BEGIN/ROLLBACK for reads, no ping per checkout."""
+
+import select
 
 from flask import has_request_context, request
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
@@ -32,12 +35,33 @@ def _back_to_transactions(dbapi_connection, connection_record):
         dbapi_connection.autocommit = False
 
 
+def _closed_by_server(dbapi_connection):
+    """An idle connection has nothing to read, unless the server closed it or said FATAL before doing so."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _check_alive(dbapi_connection, connection_record, connection_proxy):
+    """checkout: the pessimistic pre-ping, without its round trip.
+
+    A database restart, failover or idle timeout closes the server's end of every pooled
+    connection; the socket then polls readable at once. Raising DisconnectionError makes
+    the pool drop this connection and check out (or open) another, so no request meets a
+    dead connection. A SELECT 1 per checkout (pool_pre_ping) found the same, for one
+    round trip per request.
+    """
+    if dbapi_connection.closed or _closed_by_server(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
 event.listen(Session, "after_begin", _reads_without_transaction)
 
 
 def init_app(app, db):
-    """Put every PostgreSQL connection of `app` back in transactional mode when it returns to the pool."""
+    """Check PostgreSQL connections on checkout, and put them back in transactional mode on checkin."""
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "postgresql":
+                event.listen(engine, "checkout", _check_alive)
                 event.listen(engine, "checkin", _back_to_transactions)

@@ -42,7 +42,7 @@ def _schema(environ):
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
         db.engine.dispose()
-    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
     yield engine
     engine.dispose()
 

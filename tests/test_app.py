@@ -34,7 +34,7 @@ def test_production_config_with_everything_set():
     loaded = config.load("/tmp", {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": SECRET,
                                   "DATABASE_URL": "postgres://u@h/db", "CORS_ORIGINS": "https://a.io, https://b.io"})
     assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@h/db"
-    assert loaded["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert loaded["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] == 300
     assert loaded["CORS_ORIGINS"] == ["https://a.io", "https://b.io"]
     assert loaded["LOG_JSON"] and loaded["HSTS"]
 
