@@ -28,6 +28,8 @@ def rank(collapsed_path, top=30, idle=("select (selectors.py)", "wait (gunicorn/
     busy = 0
     for line in Path(collapsed_path).read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():  # py-spy wraps a very deep stack over several lines: skip the pieces
+            continue
         frames = [_frame_name(frame) for frame in stack.split(";") if frame]
         if not frames or any(marker in frames[-1] for marker in idle):
             continue

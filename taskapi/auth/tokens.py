@@ -7,7 +7,7 @@ from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
-from sqlalchemy import delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from taskapi.auth.models import RevokedToken, User
@@ -16,6 +16,10 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 
 GENERATION_CLAIM = "gen"
+# Built once: SQLAlchemy memoizes a statement's cache key, which every request would otherwise recompute.
+USER_AND_REVOCATION = select(
+    User, exists().where(RevokedToken.jti == bindparam("jti")).label("revoked")
+).where(User.id == bindparam("user_id"))
 # Each revocation has this chance of also deleting rows whose tokens expired anyway.
 PRUNE_CHANCE = 0.01
 
@@ -45,8 +49,7 @@ def load_user_and_check_revoked(jwt_header, jwt_payload):
     except (KeyError, TypeError, ValueError):
         g.token_user = None
         return False
-    revoked = exists().where(RevokedToken.jti == jwt_payload["jti"]).label("revoked")
-    row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+    row = db.session.execute(USER_AND_REVOCATION, {"user_id": user_id, "jti": jwt_payload["jti"]}).first()
     if row is None:
         g.token_user = None  # unknown user: the lookup callback answers token_invalid
         return False
