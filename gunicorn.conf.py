@@ -13,7 +13,11 @@ os.environ["TASKAPI_WEB_PROCESS"] = "1"
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# Threads overlap one request's database round trips with another's Python, and keep client
+# connections alive (a sync worker closes every connection after one request). Each thread holds at
+# most one pooled connection, within DB_POOL_SIZE + DB_MAX_OVERFLOW.
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))  # SIGTERM: finish requests in flight
 keepalive = 5  # above a PaaS router's idle timeout is its business; 5 s suits most
