@@ -70,31 +70,17 @@ def get_task(headers, task_id):
     return task, 200, _task_headers(task.id, task.version)
 
 
-def _update(headers, data, task_id):
-    task = service.update_task(current_user, task_id, data, headers.get("if_match"))
-    return task, 200, _task_headers(task.id, task.version)
-
-
-@blp.patch("/<int:task_id>")
+# PUT is kept for clients that send partial bodies with it: one view answers both.
+@blp.route("/<int:task_id>", methods=["PATCH", "PUT"])
 @blp.authenticated()
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(TaskWriteSchema)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.errors(404, 412, 500, 503)
 def update_task(headers, data, task_id):
-    """Change the fields given; the rest stay."""
-    return _update(headers, data, task_id)
-
-
-@blp.put("/<int:task_id>")
-@blp.authenticated()
-@blp.arguments(IfMatchSchema, location="headers")
-@blp.body(TaskWriteSchema)
-@blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 412, 500, 503)
-def replace_task(headers, data, task_id):
-    """Change the fields given, as PATCH does."""
-    return _update(headers, data, task_id)
+    """Change the fields given; the rest stay (PUT does the same as PATCH)."""
+    task = service.update_task(current_user, task_id, data, headers.get("if_match"))
+    return task, 200, _task_headers(task.id, task.version)
 
 
 @blp.patch("/<int:task_id>/toggle")
