@@ -46,15 +46,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def validation_error(location, field, message):
-    """A 422 for one field, shaped like marshmallow's."""
-    return ApiError(422, message=VALIDATION_MESSAGES[location], errors={location: {field: [message]}})
-
-
-def error_response(status, code=None, message=None, errors=None, headers=None):
-    return api_error_response(ApiError(status, code, message, errors, headers))
-
-
 def api_error_response(error):
     body = {"status": error.status, "code": error.code, "message": error.message}
     if error.errors is not None:
