@@ -17,9 +17,9 @@ from taskapi.errors import ApiError, api_error_response, handle_unexpected
 from taskapi.extensions import db, jwt, limiter
 
 
-def _token_error(code, message):
+def _token_error(code):
     """A jwt callback answering 401 `code` in the envelope, whatever it is passed."""
-    return lambda *args: api_error_response(ApiError(401, code, message))
+    return lambda *args: api_error_response(tokens.token_error(code))
 
 
 def _init_jwt(app):
@@ -34,16 +34,16 @@ def _init_jwt(app):
     jwt.user_lookup_loader(tokens.lookup_user)
     # Every failure of the extension goes through these, so none of its own
     # {"msg": ...} bodies or 422s can reach a client.
-    jwt.unauthorized_loader(_token_error("token_missing", "Authentication is required."))
-    jwt.expired_token_loader(_token_error("token_expired", "The token has expired."))
-    jwt.revoked_token_loader(_token_error("token_revoked", "The token has been revoked."))
-    invalid = _token_error("token_invalid", "The token is not valid.")
+    jwt.unauthorized_loader(_token_error("token_missing"))
+    jwt.expired_token_loader(_token_error("token_expired"))
+    jwt.revoked_token_loader(_token_error("token_revoked"))
+    invalid = _token_error("token_invalid")
     jwt.invalid_token_loader(invalid)
     jwt.user_lookup_error_loader(invalid)
     jwt.needs_fresh_token_loader(invalid)
     jwt.token_verification_failed_loader(invalid)
     # The extension reports a wrong token type as merely invalid; the contract tells them apart.
-    app.register_error_handler(WrongTokenError, _token_error("wrong_token_type", "The wrong type of token was given."))
+    app.register_error_handler(WrongTokenError, _token_error("wrong_token_type"))
 
 
 def _init_limiter(app):
@@ -86,7 +86,7 @@ def _user_deleted_meanwhile(exc):
     except SQLAlchemyError:
         gone = False
     if gone:
-        return api_error_response(ApiError(401, "token_invalid", "The token is not valid."))
+        return api_error_response(tokens.token_error("token_invalid"))
     return handle_unexpected(exc)
 
 

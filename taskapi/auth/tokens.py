@@ -16,6 +16,20 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 
 GENERATION_CLAIM = "gen"
+# The contract's 401 codes for a token, with the sentence each answers.
+TOKEN_ERRORS = {
+    "token_missing": "Authentication is required.",
+    "token_invalid": "The token is not valid.",
+    "token_expired": "The token has expired.",
+    "token_revoked": "The token has been revoked.",
+    "wrong_token_type": "The wrong type of token was given.",
+}
+
+
+def token_error(code):
+    """The 401 ApiError for one of TOKEN_ERRORS' codes."""
+    return ApiError(401, code, TOKEN_ERRORS[code])
+
 # Built once: SQLAlchemy memoizes a statement's cache key, which every request would otherwise recompute.
 USER_AND_REVOCATION = select(
     User, exists().where(RevokedToken.jti == bindparam("jti")).label("revoked")
@@ -82,7 +96,7 @@ def rotate(user, refresh_payload):
     """Revoke the refresh token used and issue a new pair; exactly one rotation wins."""
     if not revoke(refresh_payload):
         db.session.rollback()
-        raise ApiError(401, "token_revoked", "The token has been revoked.")
+        raise token_error("token_revoked")
     db.session.commit()
     return issue_pair(user)
 
