@@ -1,5 +1,6 @@
 """gunicorn settings, read from the repository root by `gunicorn wsgi:app` (see Procfile)."""
 
+import gc
 import os
 import shutil
 import sys
@@ -66,6 +67,14 @@ def on_starting(server):
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Hide what the worker loaded (modules, the app, its schemas) from the garbage collector."""
+    # A full collection walks every tracked object: ~95 000 once the app is loaded, 50-60 ms a time
+    # on one busy core, and every request in flight waits it out, a few times a minute under load
+    # (it set the list's p99). Frozen objects are never scanned again; requests' garbage still is.
+    gc.freeze()
 
 
 def child_exit(server, worker):
