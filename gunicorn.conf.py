@@ -53,7 +53,7 @@ logconfig_dict = {
 
 def on_starting(server):
     """Refuse to start, in one line, when production lacks its settings."""
-    from taskapi.config import ConfigError, environment_name, production_problems
+    from taskapi.config import ConfigError, environment_name, production_problems, production_warnings
 
     try:
         env = environment_name()
@@ -64,13 +64,18 @@ def on_starting(server):
     if problems:
         server.log.critical("cannot start in production: " + "; ".join(problems))
         sys.exit(1)
+    for warning in production_warnings(os.environ) if env == "production" else []:
+        server.log.warning(warning)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
 
 
 def post_worker_init(worker):
-    """Hide what the worker loaded (modules, the app, its schemas) from the garbage collector."""
+    """Start the worker's background thread (mail delivery); hide what it loaded from the garbage collector."""
+    from taskapi import background
+
+    background.start(worker.wsgi)
     # A full collection walks every tracked object: ~95 000 once the app is loaded, 50-60 ms a time
     # on one busy core, and every request in flight waits it out, a few times a minute under load
     # (it set the list's p99). Frozen objects are never scanned again; requests' garbage still is.

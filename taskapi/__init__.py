@@ -13,7 +13,21 @@ WEB_PROCESS_VARIABLE = "TASKAPI_WEB_PROCESS"
 
 def create_app(overrides=None, environ=None):
     """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
-    from taskapi import api, auth, config, errors, headers, health, logs, metrics, requestid, sessions, tasks
+    from taskapi import (
+        api,
+        auth,
+        background,
+        config,
+        errors,
+        headers,
+        health,
+        logs,
+        mail,
+        metrics,
+        requestid,
+        sessions,
+        tasks,
+    )
     from taskapi.extensions import api as rest_api
     from taskapi.extensions import db
 
@@ -39,12 +53,15 @@ def create_app(overrides=None, environ=None):
     headers.init_app(app)
     db.init_app(app)
     sessions.init_app(app, db)
-    if os.environ.get(WEB_PROCESS_VARIABLE) != "1":
+    web_process = os.environ.get(WEB_PROCESS_VARIABLE) == "1"
+    if not web_process:
         _init_migrations(app, db)
+    background.init_app(app, serving_under_gunicorn=web_process)
     metrics.init_app(app)
     api.init_app(app, rest_api)
     health.init_app(app, rest_api)
-    auth.init_app(app, rest_api)
+    auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
+    mail.init_app(app)
     tasks.init_app(app, rest_api)
     return app
 

@@ -4,6 +4,8 @@ import os
 from datetime import timedelta
 
 MIN_SECRET_LENGTH = 32
+MAIL_REQUIRES = ("MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL")
+DEV_RESET_URL = "http://127.0.0.1:5173/reset-password?token={token}"
 ENVIRONMENTS = ("production", "development", "testing")
 
 
@@ -19,6 +21,17 @@ def _int(environ, name, default):
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _bool(environ, name, default=False):
+    raw = (environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
 def _database_url(url):
@@ -44,7 +57,17 @@ def production_problems(environ):
             problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
     if not environ.get("DATABASE_URL"):
         problems.append("DATABASE_URL is missing")
+    if environ.get("MAIL_SERVER"):
+        # Mail would go out with no sender or a link nowhere: refuse rather than find out from users.
+        problems.extend(f"{name} is missing (MAIL_SERVER is set)" for name in MAIL_REQUIRES if not environ.get(name))
     return problems
+
+
+def production_warnings(environ):
+    """What production can run without, but should be told about at start."""
+    if not environ.get("MAIL_SERVER"):
+        return ["MAIL_SERVER is not set: password reset by email answers 503 until it is"]
+    return []
 
 
 def environment_name(environ=None):
@@ -89,10 +112,36 @@ def load(instance_path, environ=None):
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
         "IDEMPOTENCY_TTL": timedelta(hours=24),
         "HSTS": env == "production",
+        **mail_settings(environ, env),
     }
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
+    if "{token}" not in config["PASSWORD_RESET_URL"]:
+        raise ConfigError("PASSWORD_RESET_URL must contain {token}, where the reset token goes")
     return config
+
+
+def mail_settings(environ, env):
+    """SMTP for password-reset messages; without MAIL_SERVER, development logs them and production refuses."""
+    return {
+        "MAIL_SERVER": environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int(environ, "MAIL_PORT", 587),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(environ, "MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool(environ, "MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": environ.get("MAIL_DEFAULT_SENDER") or "taskapi <no-reply@localhost>",
+        "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10),
+        # A failed send is tried again after this, then twice as long each time (at most 10 minutes).
+        "MAIL_RETRY_FIRST": timedelta(seconds=5),
+        "PASSWORD_RESET_URL": environ.get("PASSWORD_RESET_URL") or DEV_RESET_URL,
+        "PASSWORD_RESET_EXPIRES": timedelta(seconds=_int(environ, "PASSWORD_RESET_EXPIRES", 3600)),
+        "PASSWORD_RESET_PER_EMAIL": _int(environ, "PASSWORD_RESET_PER_EMAIL", 3),
+        # Each process delivers in a background thread, woken at once by its own requests and
+        # every BACKGROUND_INTERVAL seconds for other processes' messages and retries.
+        "BACKGROUND_WORK": env != "testing",
+        "BACKGROUND_INTERVAL": _int(environ, "BACKGROUND_INTERVAL", 5),
+    }
 
 
 def engine_options(database_url, environ):

@@ -4,6 +4,7 @@ from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_mailman import Mail
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
@@ -29,3 +30,4 @@ jwt = JWTManager()
 cors = CORS()
 api = Api()
 limiter = Limiter(key_func=get_remote_address)
+mail = Mail()

@@ -3,13 +3,23 @@
 import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def enum_column(cls, name):
+    """A str enum stored as VARCHAR plus a CHECK constraint.
+
+    The same on SQLite and PostgreSQL, and adding a value later is a constraint
+    change, not an ALTER TYPE.
+    """
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class UTCDateTime(TypeDecorator):

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 
 from taskapi import create_app
 from taskapi.extensions import db
+from tests.smtp import SMTPServer
 
 PASSWORD = "correct horse battery"
 
@@ -84,6 +85,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1, stopped after the test."""
+    server = SMTPServer().start()
+    yield server
+    server.stop()
 
 
 def register(client, email="ada@example.com", password=PASSWORD, name="Ada"):

@@ -55,3 +55,38 @@ def test_development_defaults_to_sqlite_under_instance():
 def test_bad_values_are_refused(name, value):
     with pytest.raises(config.ConfigError, match=name):
         config.load("/tmp", {"TASKAPI_ENV": "development", name: value})
+
+
+def _production(**extra):
+    return {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": SECRET, "DATABASE_URL": "sqlite://", **extra}
+
+
+@pytest.mark.parametrize("missing", ["MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL"])
+def test_production_with_mail_server_refuses_to_start_without_sender_or_link(missing):
+    environ = _production(MAIL_SERVER="smtp.example.com", MAIL_DEFAULT_SENDER="no-reply@example.com",
+                          PASSWORD_RESET_URL="https://app.example.com/reset?token={token}")
+    del environ[missing]
+    problems = config.production_problems(environ)
+    assert problems == [f"{missing} is missing (MAIL_SERVER is set)"]
+    with pytest.raises(config.ConfigError, match=missing):
+        config.load("/tmp", environ)
+
+
+def test_production_without_mail_server_starts_with_a_warning():
+    assert config.production_problems(_production()) == []
+    assert config.production_warnings(_production()) == [
+        "MAIL_SERVER is not set: password reset by email answers 503 until it is"]
+    assert config.production_warnings(_production(MAIL_SERVER="smtp.example.com")) == []
+
+
+def test_mail_settings_and_their_defaults():
+    loaded = config.load("/tmp", {"TASKAPI_ENV": "development", "MAIL_USE_TLS": "true", "MAIL_USE_SSL": "0"})
+    assert loaded["MAIL_PORT"] == 587 and loaded["MAIL_USE_TLS"] is True and loaded["MAIL_USE_SSL"] is False
+    assert loaded["PASSWORD_RESET_URL"] == "http://127.0.0.1:5173/reset-password?token={token}"
+    assert loaded["PASSWORD_RESET_EXPIRES"].total_seconds() == 3600 and loaded["PASSWORD_RESET_PER_EMAIL"] == 3
+
+
+@pytest.mark.parametrize("name, value", [("MAIL_USE_TLS", "maybe"), ("PASSWORD_RESET_URL", "https://app.example.com/reset")])
+def test_bad_mail_settings_are_refused(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load("/tmp", {"TASKAPI_ENV": "development", name: value})

@@ -12,9 +12,9 @@ FREEZE_PROBE = """
 import gc, runpy
 settings = runpy.run_path("gunicorn.conf.py")
 from taskapi import create_app
-create_app({"SECRET_KEY": "s" * 32, "JWT_SECRET_KEY": "j" * 32}, {"TASKAPI_ENV": "testing"})
+app = create_app({"SECRET_KEY": "s" * 32, "JWT_SECRET_KEY": "j" * 32}, {"TASKAPI_ENV": "testing"})
 before = gc.get_freeze_count()
-settings["post_worker_init"](None)
+settings["post_worker_init"](type("Worker", (), {"wsgi": app}))
 print(before, gc.get_freeze_count(), len(gc.get_objects()))
 """
 

@@ -65,6 +65,8 @@ def test_operations_list_their_statuses_and_a_summary(spec):
         ("/api/v1/auth/login", "post", {"200", "401", "429"}),
         ("/api/v1/auth/register", "post", {"201", "409", "429"}),
         ("/health", "get", {"200", "503"}),
+        ("/api/v1/auth/password-reset", "post", {"202", "400", "413", "415", "422", "429", "500", "503"}),
+        ("/api/v1/auth/password-reset/confirm", "post", {"204", "400", "413", "415", "422", "429", "500", "503"}),
     ],
 )
 def test_route_specific_statuses(spec, path, method, statuses):

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
-from taskapi.auth import cli, tokens
+from taskapi import background
+from taskapi.auth import cli, reset, tokens
 from taskapi.auth.models import User
 from taskapi.auth.routes import blp
 from taskapi.errors import ApiError, api_error_response, handle_unexpected
@@ -96,5 +97,6 @@ def init_app(app, api):
     app.register_error_handler(IntegrityError, _user_deleted_meanwhile)
     app.register_error_handler(StaleDataError, _user_deleted_meanwhile)
     api.register_blueprint(blp)
+    background.register(app, reset.resolve_requests)
     app.cli.add_command(cli.users)
     app.cli.add_command(cli.tokens)

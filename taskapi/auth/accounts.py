@@ -1,13 +1,14 @@
 """Account rules: registration, login, profile, password change and deletion."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskapi.auth import tokens
-from taskapi.auth.models import User
+from taskapi.auth.models import PasswordReset, User
 from taskapi.auth.passwords import hash_password, needs_rehash, verify_password
 from taskapi.errors import ApiError
 from taskapi.extensions import db
+from taskapi.models import utcnow
 
 INVALID_CREDENTIALS = ("invalid_credentials", "The email or password is incorrect.")
 
@@ -51,11 +52,18 @@ def update_profile(user, changes):
     return user
 
 
-def change_password(user, current_password, new_password):
-    """Set a new password and revoke every token issued before it."""
-    check_password(user, current_password)
+def set_password(user, new_password):
+    """The one way a password changes: every earlier token is revoked and every reset token spent."""
     user.password_hash = hash_password(new_password)
     tokens.revoke_all(user)
+    unused = (PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+    db.session.execute(update(PasswordReset).where(*unused).values(used_at=utcnow()))
+
+
+def change_password(user, current_password, new_password):
+    """Set a new password, knowing the current one."""
+    check_password(user, current_password)
+    set_password(user, new_password)
     db.session.commit()
 
 

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from taskapi.auth import accounts
+from taskapi.auth import accounts, reset
 from taskapi.auth import tokens as token_rules
 from taskapi.auth.schemas import RegisterSchema
 from taskapi.errors import ApiError
@@ -39,7 +39,8 @@ def tokens():
 
 @tokens.command("prune")
 def prune_tokens():
-    """Delete revocations of tokens that have expired anyway."""
+    """Delete revocations of tokens that have expired anyway, and reset tokens a day past expiry."""
     count = token_rules.prune()
+    resets = reset.prune()
     db.session.commit()
-    click.echo(f"Pruned {count} expired revocation(s).")
+    click.echo(f"Pruned {count} expired revocation(s) and {resets} expired reset token(s).")

@@ -1,6 +1,6 @@
-"""Users, and the tokens revoked before they expire."""
+"""Users, the tokens revoked before they expire, and password resets."""
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
@@ -8,6 +8,8 @@ from taskapi.models import UTCDateTime, utcnow
 
 EMAIL_MAX = 254
 NAME_MAX = 100
+CLIENT_MAX = 64  # an IPv6 address with a zone fits
+USER_AGENT_MAX = 255
 
 
 class User(db.Model):
@@ -34,3 +36,37 @@ class RevokedToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # Kept until the token would have expired anyway; `flask tokens prune` drops it after.
     expires_at: Mapped[object] = mapped_column(UTCDateTime, index=True)
+
+
+
+class PasswordResetRequest(db.Model):
+    """A reset asked for and not yet looked at.
+
+    The request stores this one row for every well-formed address, known or not,
+    so its answer takes the same time either way; the background thread turns it
+    into a token and a message, or into nothing.
+    """
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordReset(db.Model):
+    """A reset token sent to a user: only its hash is kept; usable once, until it expires."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[object] = mapped_column(UTCDateTime)
+    # Set when used, or spent by any password change: either way it works no more.
+    used_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,15 +1,18 @@
-"""/api/v1/auth: register, login, refresh, logout, profile, password, deletion."""
+"""/api/v1/auth: register, login, refresh, logout, profile, password, reset, deletion."""
 
 from flask import current_app
 from flask_jwt_extended import current_user, get_jwt
 
 from taskapi.api import Blueprint
-from taskapi.auth import accounts, tokens
+from taskapi.auth import accounts, reset, tokens
 from taskapi.auth.schemas import (
     DeleteAccountSchema,
     LoginSchema,
     LogoutSchema,
+    MessageSchema,
     PasswordChangeSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetSchema,
     ProfileSchema,
     RegisterSchema,
     TokenPairSchema,
@@ -104,3 +107,26 @@ def change_password(data):
 def delete_me(data):
     """Delete the account and all its tasks."""
     accounts.delete_account(current_user, data["password"])
+
+
+@blp.post("/password-reset")
+@rate_limited
+@reset.mail_required
+@blp.body(PasswordResetSchema)
+@blp.response(202, MessageSchema)
+@blp.errors(429, 500, 503)
+def request_password_reset(data):
+    """Email a link to reset the password, if the address has an account (the answer is the same either way)."""
+    reset.request_reset(data["email"])
+    return {"message": reset.REQUESTED}
+
+
+@blp.post("/password-reset/confirm")
+@rate_limited
+@reset.mail_required
+@blp.body(PasswordResetConfirmSchema)
+@blp.response(204)
+@blp.errors(429, 500, 503)
+def confirm_password_reset(data):
+    """Set a new password with the token from a reset link; every session ends."""
+    reset.confirm(data["token"], data["new_password"])

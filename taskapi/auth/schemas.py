@@ -41,6 +41,20 @@ class LogoutSchema(Schema):
     refresh_token = Text(load_default=None, allow_none=True)
 
 
+class PasswordResetSchema(EmailSchema):
+    pass
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = Text(required=True, load_only=True, validate=validate.Length(max=1000),
+                 metadata={"description": "The token from the reset link."})
+    new_password = Password()
+
+
+class MessageSchema(Schema):
+    message = fields.String(required=True)
+
+
 class ProfileSchema(Schema):
     name = Text(required=True, validate=validate.Length(max=NAME_MAX))
 

@@ -2,11 +2,11 @@
 
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
-from taskapi.models import UTCDateTime, utcnow
+from taskapi.models import UTCDateTime, enum_column, utcnow
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -30,13 +30,6 @@ class Priority(enum.StrEnum):
     high = "high"
 
 
-def _enum(cls, name):
-    # VARCHAR plus a CHECK constraint: the same on SQLite and PostgreSQL, and
-    # adding a value later is a constraint change, not an ALTER TYPE.
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members])
-
-
 class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (
@@ -53,8 +46,8 @@ class Task(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX), nullable=True)
-    status: Mapped[Status] = mapped_column(_enum(Status, "task_status"), default=Status.pending)
-    priority: Mapped[Priority] = mapped_column(_enum(Priority, "task_priority"), default=Priority.medium)
+    status: Mapped[Status] = mapped_column(enum_column(Status, "task_status"), default=Status.pending)
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority, "task_priority"), default=Priority.medium)
     due_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)

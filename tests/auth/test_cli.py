@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from taskapi.auth.models import RevokedToken, User
+from taskapi.auth.models import PasswordReset, RevokedToken, User
 from taskapi.auth.passwords import hasher
 from taskapi.extensions import db
 from taskapi.models import utcnow
@@ -101,3 +101,18 @@ def test_tokens_prune_with_nothing_expired_keeps_everything(app, client, flask, 
     assert result.exit_code == 0
     assert "Pruned 0 " in result.output
     assert count(app, RevokedToken) == 1
+
+
+def test_tokens_prune_deletes_reset_tokens_a_day_past_expiry(app, flask, user):
+    now = utcnow()
+    user_id = user["user"]["id"]
+    with app.app_context():
+        db.session.add_all([
+            PasswordReset(user_id=user_id, token_hash="a" * 64, expires_at=now - timedelta(days=1, seconds=1)),
+            PasswordReset(user_id=user_id, token_hash="b" * 64, expires_at=now - timedelta(hours=23)),
+        ])
+        db.session.commit()
+    result = flask("tokens", "prune")
+    assert "and 1 expired reset token(s)" in result.output, result.output
+    assert count(app, PasswordReset) == 1
+    assert count(app, PasswordReset, PasswordReset.token_hash == "b" * 64) == 1

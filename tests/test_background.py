@@ -1,0 +1,86 @@
+"""The background thread: runs every job, at once when woken, and survives a database that goes away."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from taskapi import background
+
+
+@pytest.fixture
+def worker_app(make_app):
+    app = make_app(BACKGROUND_WORK=True)
+    app.extensions[background.EXTENSION].interval = 30  # only a wake makes it run again
+    yield app
+    background.stop(app)
+
+
+def until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_jobs_run_in_order_at_start_and_when_woken(worker_app):
+    runs = []
+    background.register(worker_app, lambda: runs.append("first"))
+    background.register(worker_app, lambda: runs.append("second"))
+    background.start(worker_app)  # after the app's own jobs (reset requests, then mail), these two
+    until(lambda: len(runs) >= 2)
+    assert runs == ["first", "second"]
+    background.wake(worker_app)
+    until(lambda: len(runs) >= 4)
+    assert runs == ["first", "second"] * 2
+
+
+def test_a_wake_runs_the_jobs_at_once(worker_app):
+    runs = threading.Event()
+    background.start(worker_app)
+    time.sleep(0.2)
+    background.register(worker_app, runs.set)
+    background.wake(worker_app)
+    assert runs.wait(2)  # not the 30 s interval
+
+
+def test_a_database_outage_pauses_the_jobs_and_logs_once(worker_app, caplog):
+    failing = {"left": 3}
+
+    def flaky():
+        if failing["left"]:
+            failing["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception('connection to server at "db" (10.0.0.9), port 5432 '
+                                                            "failed: Connection refused"))
+        return False
+
+    background.register(worker_app, flaky)
+    background.start(worker_app)
+    for _ in range(3):
+        background.wake(worker_app)
+        time.sleep(0.1)
+    until(lambda: failing["left"] == 0)
+    background.wake(worker_app)
+    until(lambda: "background work resumed" in caplog.text)
+    paused = [r for r in caplog.records if "background work paused" in r.getMessage()]
+    assert len(paused) == 1 and 'connection to server at "db"' in paused[0].getMessage()
+
+
+def test_start_is_once_per_process_and_stop_ends_the_thread(worker_app):
+    background.start(worker_app)
+    background.start(worker_app)
+    assert [t.name for t in threading.enumerate()].count("taskapi-background") == 1
+    background.stop(worker_app)
+    assert "taskapi-background" not in [t.name for t in threading.enumerate()]
+
+
+def test_testing_runs_no_thread(app):
+    background.start(app)
+    assert "taskapi-background" not in [t.name for t in threading.enumerate()]
+
+
+def test_the_flask_run_server_starts_the_thread_at_its_first_request(worker_app):
+    assert "taskapi-background" not in [t.name for t in threading.enumerate()]
+    worker_app.test_client().get("/health/live")
+    assert "taskapi-background" in [t.name for t in threading.enumerate()]
