@@ -14,6 +14,7 @@ WEB_PROCESS_VARIABLE = "TASKAPI_WEB_PROCESS"
 def create_app(overrides=None, environ=None):
     """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
     from taskapi import (
+        admin,
         api,
         auth,
         background,
@@ -63,6 +64,7 @@ def create_app(overrides=None, environ=None):
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
     tasks.init_app(app, rest_api)
+    admin.init_app(app, rest_api)
     return app
 
 

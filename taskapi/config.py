@@ -111,11 +111,15 @@ def load(instance_path, environ=None):
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
         "IDEMPOTENCY_TTL": timedelta(hours=24),
+        "LOGIN_FAILURE_LIMIT": _int(environ, "LOGIN_FAILURE_LIMIT", 5),
+        "SECURITY_EVENT_RETENTION_DAYS": _int(environ, "SECURITY_EVENT_RETENTION_DAYS", 90),
         "HSTS": env == "production",
         **mail_settings(environ, env),
     }
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
+    if config["LOGIN_FAILURE_LIMIT"] < 1:
+        raise ConfigError("LOGIN_FAILURE_LIMIT must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
         raise ConfigError("PASSWORD_RESET_URL must contain {token}, where the reset token goes")
     return config

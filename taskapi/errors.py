@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 DEFAULTS = {
     400: ("bad_request", "The request is malformed."),
     401: ("token_missing", "Authentication is required."),
+    403: ("forbidden", "You are not allowed to do this."),
     404: ("not_found", "The requested resource was not found."),
     405: ("method_not_allowed", "The method is not allowed for this resource."),
     409: ("conflict", "The request conflicts with the current state."),

@@ -7,6 +7,8 @@ from taskapi.extensions import cors
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
 EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Answers about accounts are never kept by a browser or a shared cache.
+NO_STORE_PREFIXES = ("/api/v1/auth", "/api/v1/admin")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -16,7 +18,7 @@ SECURITY_HEADERS = {
 
 def _security_headers(response):
     response.headers.update(SECURITY_HEADERS)
-    if request.path.startswith("/api/v1/auth"):
+    if request.path.startswith(NO_STORE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     if current_app.config["HSTS"]:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

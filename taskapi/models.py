@@ -12,6 +12,11 @@ def utcnow():
     return datetime.now(UTC)
 
 
+def contains_pattern(text):
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (with escape="\\")."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def enum_column(cls, name):
     """A str enum stored as VARCHAR plus a CHECK constraint.
 

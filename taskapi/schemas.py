@@ -42,3 +42,12 @@ class UTCDateTime(fields.AwareDateTime):
             return value.astimezone(UTC)
         except OverflowError:
             raise self.make_error("range") from None
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false, nothing that merely looks like one ("yes", 1)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

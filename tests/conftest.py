@@ -20,8 +20,9 @@ def test_environ(tmp_path_factory, **extra):
 
 
 def build_app(environ, **overrides):
-    # Tests log in far more often than the default limit allows; the limit has tests of its own.
+    # Tests log in (and fail to) far more often than the default limits allow; the limits have tests of their own.
     overrides.setdefault("AUTH_RATE_LIMIT", "10000 per minute")
+    overrides.setdefault("LOGIN_FAILURE_LIMIT", 10000)
     return create_app(overrides, environ=environ)
 
 
@@ -110,6 +111,12 @@ def bearer(token):
 def user(client):
     """A registered user's token pair (Ada)."""
     return register(client)
+
+
+@pytest.fixture
+def bob(client):
+    """A second registered user's token pair."""
+    return register(client, email="bob@example.com", name="Bob")
 
 
 @pytest.fixture

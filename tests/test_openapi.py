@@ -67,7 +67,27 @@ def test_operations_list_their_statuses_and_a_summary(spec):
         ("/health", "get", {"200", "503"}),
         ("/api/v1/auth/password-reset", "post", {"202", "400", "413", "415", "422", "429", "500", "503"}),
         ("/api/v1/auth/password-reset/confirm", "post", {"204", "400", "413", "415", "422", "429", "500", "503"}),
+        ("/api/v1/auth/login", "post", {"403"}),
+        ("/api/v1/auth/sessions", "get", {"200", "401"}),
+        ("/api/v1/auth/sessions", "delete", {"204", "401"}),
+        ("/api/v1/auth/sessions/{session_id}", "delete", {"204", "401", "404"}),
+        ("/api/v1/auth/events", "get", {"200", "401", "422"}),
+        ("/api/v1/auth/me/export", "get", {"200", "401"}),
+        ("/api/v1/admin/users", "get", {"200", "401", "403", "422"}),
+        ("/api/v1/admin/users/{user_id}", "get", {"200", "401", "403", "404"}),
+        ("/api/v1/admin/users/{user_id}", "patch", {"200", "401", "403", "404", "422"}),
+        ("/api/v1/admin/users/{user_id}", "delete", {"204", "401", "403", "404", "422"}),
     ],
 )
 def test_route_specific_statuses(spec, path, method, statuses):
     assert statuses <= set(spec["paths"][path][method]["responses"])
+
+
+def test_the_user_schema_has_the_role(spec):
+    user = spec["components"]["schemas"]["User"]
+    assert "role" in user["required"] and user["properties"]["role"]["enum"] == ["user", "admin"]
+
+
+def test_the_export_documents_its_file_name(spec):
+    headers = spec["paths"]["/api/v1/auth/me/export"]["get"]["responses"]["200"]["headers"]
+    assert "Content-Disposition" in headers

@@ -1,43 +1,70 @@
-"""Account rules: registration, login, profile, password change and deletion."""
+"""Account rules: registration, login, profile, password change, disabling, roles and deletion."""
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from taskapi.auth import tokens
-from taskapi.auth.models import PasswordReset, User
+from taskapi.auth import events, throttle, tokens, user_sessions
+from taskapi.auth.models import PasswordReset, Role, User
 from taskapi.auth.passwords import hash_password, needs_rehash, verify_password
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 
 INVALID_CREDENTIALS = ("invalid_credentials", "The email or password is incorrect.")
+DISABLED = ("account_disabled", "This account is disabled.")
 
 
 def find_by_email(email):
     return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
-def register(email, password, name=""):
-    """Create a user; 409 email_taken when the address is in use (races included)."""
-    user = User(email=email.strip().lower(), name=name, password_hash=hash_password(password))
+def create_user(email, password, name="", role=Role.user):
+    """Add a user to the transaction; 409 email_taken when the address is in use (races included)."""
+    user = User(email=email.strip().lower(), name=name, password_hash=hash_password(password), role=role)
     db.session.add(user)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise ApiError(409, "email_taken", "An account with this email already exists.") from None
+    events.record("registered", user.id)
     return user
 
 
-def authenticate(email, password):
-    """The user with these credentials; the same 401, in the same time, for either mistake."""
+def register(email, password, name=""):
+    """Create an account and sign it in: its first session and token pair."""
+    pair = tokens.start_session(create_user(email, password, name))
+    db.session.commit()
+    return pair
+
+
+def login(email, password):
+    """Sign in: a new session and token pair; the same 401, in the same time, for either mistake.
+
+    After LOGIN_FAILURE_LIMIT failures for the address in 15 minutes, 429 without
+    looking at the password, whether or not the address has an account.
+    """
+    attempt = throttle.check(email)
     user = find_by_email(email)
+    if attempt.retry_after is not None:
+        events.record("login_throttled", user.id if user else None)
+        db.session.commit()
+        raise ApiError(429, headers={"Retry-After": str(attempt.retry_after)})
     if not verify_password(user.password_hash if user else None, password):
+        # Stored (without a user) for unknown addresses too, so both failures cost one write.
+        events.record("login_failed", user.id if user else None)
+        db.session.commit()
         raise ApiError(401, *INVALID_CREDENTIALS)
+    throttle.succeeded(attempt)
+    if user.disabled:
+        raise ApiError(403, *DISABLED)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-        db.session.commit()
-    return user
+    user.last_login_at = utcnow()
+    events.record("login", user.id)
+    pair = tokens.start_session(user)
+    db.session.commit()
+    return pair
 
 
 def check_password(user, password):
@@ -52,23 +79,52 @@ def update_profile(user, changes):
     return user
 
 
-def set_password(user, new_password):
-    """The one way a password changes: every earlier token is revoked and every reset token spent."""
-    user.password_hash = hash_password(new_password)
+def end_everything(user):
+    """Every session ends, every token issued so far is refused, every reset token is spent."""
+    user_sessions.end_all(user)
     tokens.revoke_all(user)
     unused = (PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
     db.session.execute(update(PasswordReset).where(*unused).values(used_at=utcnow()))
 
 
+def set_password(user, new_password, event):
+    """The one way a password changes: `event` is recorded and everything issued before it ends."""
+    user.password_hash = hash_password(new_password)
+    end_everything(user)
+    events.record(event, user.id)
+
+
 def change_password(user, current_password, new_password):
     """Set a new password, knowing the current one."""
     check_password(user, current_password)
-    set_password(user, new_password)
+    set_password(user, new_password, "password_changed")
     db.session.commit()
 
 
-def delete_account(user, password):
-    """Delete the user; the database cascades to their tasks and revocations."""
-    check_password(user, password)
+def set_disabled(user, disabled):
+    """Disable (every session ends at once) or enable an account; the caller commits."""
+    if user.disabled == disabled:
+        return
+    user.disabled = disabled
+    if disabled:
+        end_everything(user)
+    events.record("account_disabled" if disabled else "account_enabled", user.id)
+
+
+def set_role(user, role):
+    if user.role != role:
+        user.role = role
+        events.record("role_changed", user.id)
+
+
+def delete_user(user):
+    """Delete the user; the database cascades to everything of theirs. Logged, as no event row can outlive it."""
     db.session.execute(delete(User).where(User.id == user.id))
+    events.log_line("account_deleted", user.id, session=db.session)
+
+
+def delete_account(user, password):
+    """Delete one's own account, knowing its password."""
+    check_password(user, password)
+    delete_user(user)
     db.session.commit()

@@ -1,15 +1,22 @@
-"""Users, the tokens revoked before they expire, and password resets."""
+"""Users, their sessions and security events, revoked tokens, login failures and password resets."""
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+import enum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
-from taskapi.models import UTCDateTime, utcnow
+from taskapi.models import UTCDateTime, enum_column, utcnow
 
 EMAIL_MAX = 254
 NAME_MAX = 100
 CLIENT_MAX = 64  # an IPv6 address with a zone fits
 USER_AGENT_MAX = 255
+
+
+class Role(enum.StrEnum):
+    user = "user"
+    admin = "admin"
 
 
 class User(db.Model):
@@ -25,6 +32,60 @@ class User(db.Model):
     # Carried in every token as "gen"; bumping it revokes all earlier tokens at once,
     # exactly, where comparing against `iat` would blur within its one-second resolution.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Server defaults: users of a database made before roles existed become plain, enabled users.
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.user, server_default=Role.user)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_login_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserSession(db.Model):
+    """A sign-in (register or login) and its refresh-token chain; ending it is deleting the row.
+
+    Every token carries the session's id ("sid"): the one query that authenticates a
+    request finds no row for an ended session, so its tokens stop at once everywhere.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}  # an ended session's id is never reused
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The jti of the one refresh token that may be used next; an older one is a replay.
+    refresh_jti: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), nullable=True)
+
+
+class SecurityEvent(db.Model):
+    """Something that happened to an account's security, shown to its owner and kept a while.
+
+    Events about an address without an account are stored too, without a user, so that
+    a request about either costs the same; no route shows them.
+    """
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    event: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), nullable=True)
+
+
+class LoginFailure(db.Model):
+    """A failed login for an address (or one being checked right now); the per-account throttle counts them."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_address_created", "address", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A SHA-256 of the normalised address: the table is not a list of the addresses people tried.
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RevokedToken(db.Model):

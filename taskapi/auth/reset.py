@@ -6,18 +6,17 @@ import random
 import re
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from taskapi import background
-from taskapi.auth import accounts
-from taskapi.auth.models import USER_AGENT_MAX, PasswordReset, PasswordResetRequest, User
+from taskapi.auth import accounts, events, throttle
+from taskapi.auth.models import PasswordReset, PasswordResetRequest, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox
 from taskapi.models import utcnow
-from taskapi.requestid import request_id
 
 TEMPLATE = "password_reset"
 REQUESTED = "If an account uses this address, a message with a link to reset its password is on its way."
@@ -49,9 +48,8 @@ def hash_token(token):
 
 def request_reset(email):
     """Store a reset request: one row, whether or not the address has an account (the answer times alike)."""
-    user_agent = request.user_agent.string[:USER_AGENT_MAX] or None
-    db.session.add(PasswordResetRequest(email=email, ip=request.remote_addr, user_agent=user_agent,
-                                        request_id=request_id()))
+    client, user_agent, rid = events.origin()
+    db.session.add(PasswordResetRequest(email=email, ip=client, user_agent=user_agent, request_id=rid))
     db.session.commit()
     background.wake(current_app)
 
@@ -66,21 +64,24 @@ def resolve_requests():
     claim = (
         delete(PasswordResetRequest)
         .where(PasswordResetRequest.id.in_(queued.with_for_update(skip_locked=True)))
-        .returning(PasswordResetRequest.email)
+        .returning(PasswordResetRequest.email, PasswordResetRequest.ip, PasswordResetRequest.user_agent,
+                   PasswordResetRequest.request_id)
     )
-    emails = db.session.execute(claim).scalars().all()
-    for email in emails:
-        _resolve(email)
+    requests = db.session.execute(claim).all()
+    for asked in requests:
+        _resolve(asked)
     if random.random() < PRUNE_CHANCE:
         prune()
     db.session.commit()
-    return len(emails)
+    return len(requests)
 
 
-def _resolve(email):
+def _resolve(asked):
     # The row lock makes concurrent requests for one address count each other's messages.
-    user = db.session.execute(select(User).where(User.email == email).with_for_update()).scalar_one_or_none()
-    if user is None or _sent_recently(user) >= current_app.config["PASSWORD_RESET_PER_EMAIL"]:
+    user = db.session.execute(select(User).where(User.email == asked.email).with_for_update()).scalar_one_or_none()
+    events.record("password_reset_requested", user.id if user else None, client=asked.ip,
+                  user_agent=asked.user_agent, request_id=asked.request_id)
+    if user is None or user.disabled or _sent_recently(user) >= current_app.config["PASSWORD_RESET_PER_EMAIL"]:
         return
     nonce, token = outbox.new_secret()
     expires_at = utcnow() + current_app.config["PASSWORD_RESET_EXPIRES"]
@@ -128,7 +129,8 @@ def confirm(token, new_password):
         db.session.rollback()
         raise ApiError(400, *INVALID_TOKEN)
     user = db.session.get(User, user_id, with_for_update=True)
-    accounts.set_password(user, new_password)
+    accounts.set_password(user, new_password, "password_reset")
+    throttle.clear(user.email)
     db.session.commit()
 
 

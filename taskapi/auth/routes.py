@@ -1,20 +1,24 @@
-"""/api/v1/auth: register, login, refresh, logout, profile, password, reset, deletion."""
+"""/api/v1/auth: register, login, refresh, logout, profile, password, reset, sessions, events, export, deletion."""
 
 from flask import current_app
 from flask_jwt_extended import current_user, get_jwt
 
 from taskapi.api import Blueprint
-from taskapi.auth import accounts, reset, tokens
+from taskapi.auth import accounts, events, export, reset, tokens, user_sessions
 from taskapi.auth.schemas import (
     DeleteAccountSchema,
+    EventPageSchema,
+    ExportSchema,
     LoginSchema,
     LogoutSchema,
     MessageSchema,
+    PageQuerySchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetSchema,
     ProfileSchema,
     RegisterSchema,
+    SessionListSchema,
     TokenPairSchema,
     UserSchema,
 )
@@ -37,17 +41,17 @@ rate_limited = limiter.limit(auth_rate_limit)
 @blp.errors(409, 429, 500, 503)
 def register(data):
     """Create an account and sign in."""
-    return tokens.issue_pair(accounts.register(**data))
+    return accounts.register(**data)
 
 
 @blp.post("/login")
 @rate_limited
 @blp.body(LoginSchema)
 @blp.response(200, TokenPairSchema)
-@blp.errors(401, 429, 500, 503)
+@blp.errors(401, 403, 429, 500, 503)
 def login(data):
-    """Exchange email and password for a token pair."""
-    return tokens.issue_pair(accounts.authenticate(data["email"], data["password"]))
+    """Exchange email and password for a token pair in a new session."""
+    return accounts.login(data["email"], data["password"])
 
 
 @blp.post("/refresh")
@@ -56,7 +60,7 @@ def login(data):
 @blp.response(200, TokenPairSchema)
 @blp.errors(429, 500, 503)
 def refresh():
-    """Exchange a refresh token for a new pair; the one used is revoked."""
+    """Exchange the session's refresh token for a new pair; a replayed one ends the session."""
     return tokens.rotate(current_user, get_jwt())
 
 
@@ -66,7 +70,7 @@ def refresh():
 @blp.response(204)
 @blp.errors(500, 503)
 def logout(data):
-    """Revoke the access token, and the refresh token if given."""
+    """End the current session: its access and refresh tokens stop working."""
     tokens.logout(current_user, get_jwt(), data.get("refresh_token"))
 
 
@@ -95,7 +99,7 @@ def update_me(data):
 @blp.response(204)
 @blp.errors(500, 503)
 def change_password(data):
-    """Change the password; every token issued before is revoked."""
+    """Change the password; every session ends."""
     accounts.change_password(current_user, data["current_password"], data["new_password"])
 
 
@@ -130,3 +134,49 @@ def request_password_reset(data):
 def confirm_password_reset(data):
     """Set a new password with the token from a reset link; every session ends."""
     reset.confirm(data["token"], data["new_password"])
+
+
+@blp.get("/sessions")
+@blp.authenticated()
+@blp.response(200, SessionListSchema)
+@blp.errors(500, 503)
+def list_sessions():
+    """The signed-in user's active sessions, newest first."""
+    return {"items": user_sessions.active(current_user, get_jwt().get(tokens.SESSION_CLAIM))}
+
+
+@blp.delete("/sessions/<int:session_id>")
+@blp.authenticated()
+@blp.response(204)
+@blp.errors(404, 500, 503)
+def end_session(session_id):
+    """End one of the signed-in user's sessions."""
+    user_sessions.end_session(current_user, session_id)
+
+
+@blp.delete("/sessions")
+@blp.authenticated()
+@blp.response(204)
+@blp.errors(500, 503)
+def end_other_sessions():
+    """End every session of the signed-in user but this one."""
+    user_sessions.end_others(current_user, get_jwt().get(tokens.SESSION_CLAIM))
+
+
+@blp.get("/events")
+@blp.authenticated()
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, EventPageSchema)
+@blp.errors(500, 503)
+def list_events(args):
+    """The signed-in user's security events, newest first."""
+    return events.page(current_user, args["limit"], args["offset"])
+
+
+@blp.get("/me/export")
+@blp.authenticated()
+@blp.response(200, ExportSchema, headers=export.DISPOSITION_HEADER)
+@blp.errors(500, 503)
+def export_me():
+    """Everything the service holds about the signed-in user, as a JSON file."""
+    return export.everything(current_user, get_jwt().get(tokens.SESSION_CLAIM)), 200, export.DISPOSITION

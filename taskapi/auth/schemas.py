@@ -1,9 +1,11 @@
 """Request and response bodies of /api/v1/auth."""
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from taskapi.auth.models import EMAIL_MAX, NAME_MAX
+from taskapi.auth.events import EVENTS
+from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
 from taskapi.schemas import Text
+from taskapi.tasks.schemas import TaskSchema
 
 
 def _not_blank(value):
@@ -72,6 +74,7 @@ class UserSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 1})
     email = fields.String(required=True, metadata={"example": "ada@example.com"})
     name = fields.String(required=True, metadata={"example": "Ada"})
+    role = fields.Enum(Role, by_value=True, required=True)
     created_at = fields.AwareDateTime(required=True, format="iso")
 
 
@@ -81,3 +84,53 @@ class TokenPairSchema(Schema):
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime (s).", "example": 900})
     user = fields.Nested(UserSchema, required=True)
+
+
+class SessionSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 3})
+    created_at = fields.AwareDateTime(required=True, format="iso")
+    last_used_at = fields.AwareDateTime(required=True, format="iso",
+                                        metadata={"description": "The last login or refresh."})
+    ip = fields.String(required=True, allow_none=True, metadata={"example": "203.0.113.7"})
+    user_agent = fields.String(required=True, allow_none=True, metadata={"description": "At most 255 characters."})
+    current = fields.Boolean(required=True, metadata={"description": "The session of the token that asks."})
+
+
+class SessionListSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class EventSchema(Schema):
+    id = fields.Integer(required=True)
+    event = fields.String(required=True, validate=validate.OneOf(EVENTS), metadata={"enum": list(EVENTS)})
+    created_at = fields.AwareDateTime(required=True, format="iso")
+    ip = fields.String(required=True, allow_none=True)
+    user_agent = fields.String(required=True, allow_none=True)
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
+class PageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # unknown query parameters are ignored
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
+
+
+class ExportedTaskSchema(TaskSchema):
+    deleted_at = fields.AwareDateTime(required=True, allow_none=True, format="iso", dump_default=None,
+                                      metadata={"description": "When it went to the trash; null for a live task."})
+
+
+class ExportSchema(Schema):
+    exported_at = fields.AwareDateTime(required=True, format="iso")
+    user = fields.Nested(UserSchema, required=True)
+    tasks = fields.List(fields.Nested(ExportedTaskSchema), required=True)
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)
+    events = fields.List(fields.Nested(EventSchema), required=True)

@@ -1,4 +1,4 @@
-"""JWTs: issuing pairs, revoking, and the one lookup that authenticates a request."""
+"""JWTs: issuing pairs in a session, rotation with reuse detection, and the one lookup that authenticates."""
 
 import random
 from datetime import UTC, datetime
@@ -7,15 +7,17 @@ from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from taskapi.auth.models import RevokedToken, User
+from taskapi.auth import events, user_sessions
+from taskapi.auth.models import RevokedToken, User, UserSession
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 
 GENERATION_CLAIM = "gen"
+SESSION_CLAIM = "sid"
 # The contract's 401 codes for a token, with the sentence each answers.
 TOKEN_ERRORS = {
     "token_missing": "Authentication is required.",
@@ -31,45 +33,57 @@ def token_error(code):
     return ApiError(401, code, TOKEN_ERRORS[code])
 
 # Built once: SQLAlchemy memoizes a statement's cache key, which every request would otherwise recompute.
+# One round trip answers everything a token's validity depends on: the user, a revocation, its session.
 USER_AND_REVOCATION = select(
-    User, exists().where(RevokedToken.jti == bindparam("jti")).label("revoked")
+    User,
+    exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
+    exists().where(UserSession.id == bindparam("sid"), UserSession.user_id == User.id).label("session_active"),
 ).where(User.id == bindparam("user_id"))
 # Each revocation has this chance of also deleting rows whose tokens expired anyway.
 PRUNE_CHANCE = 0.01
 
 
-def issue_pair(user):
-    """A fresh access and refresh token for `user`, in the contract's shape."""
+def issue_pair(user, session_id, refresh_jti):
+    """A fresh access and refresh token for `user` in a session, in the contract's shape."""
     identity = str(user.id)
-    claims = {GENERATION_CLAIM: user.token_generation}
+    claims = {GENERATION_CLAIM: user.token_generation, SESSION_CLAIM: session_id}
     lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {
         "access_token": create_access_token(identity, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims={**claims, "jti": refresh_jti}),
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
         "user": user,
     }
 
 
+def start_session(user):
+    """Sign `user` in: a new session and its first token pair (the caller commits)."""
+    session = user_sessions.begin(user)
+    return issue_pair(user, session.id, session.refresh_jti)
+
+
 def load_user_and_check_revoked(jwt_header, jwt_payload):
-    """jwt's blocklist callback: one query fetches the user and whether the jti is revoked.
+    """jwt's blocklist callback: one query fetches the user, whether the jti is revoked and its session lives.
 
     The user is kept on `g` for the user lookup callback, so an authenticated
-    request costs exactly one round trip for its token.
+    request costs exactly one round trip for its token. Tokens without a session
+    (issued before sessions existed) are refused.
     """
     try:
         user_id = int(jwt_payload["sub"])
     except (KeyError, TypeError, ValueError):
         g.token_user = None
         return False
-    row = db.session.execute(USER_AND_REVOCATION, {"user_id": user_id, "jti": jwt_payload["jti"]}).first()
+    params = {"user_id": user_id, "jti": jwt_payload["jti"], "sid": jwt_payload.get(SESSION_CLAIM)}
+    row = db.session.execute(USER_AND_REVOCATION, params).first()
     if row is None:
         g.token_user = None  # unknown user: the lookup callback answers token_invalid
         return False
-    user, is_revoked = row
+    user, is_revoked, session_active = row
     g.token_user = user
-    return bool(is_revoked) or jwt_payload.get(GENERATION_CLAIM) != user.token_generation
+    return (bool(is_revoked) or not session_active or user.disabled
+            or jwt_payload.get(GENERATION_CLAIM) != user.token_generation)
 
 
 def lookup_user(jwt_header, jwt_payload):
@@ -93,12 +107,28 @@ def revoke(payload):
 
 
 def rotate(user, refresh_payload):
-    """Revoke the refresh token used and issue a new pair; exactly one rotation wins."""
-    if not revoke(refresh_payload):
-        db.session.rollback()
+    """Exchange the session's current refresh token for a new pair.
+
+    The session row names the one refresh token that may be used next; one UPDATE
+    swaps it, so of two uses of one token exactly one matches. A token that no
+    longer matches was rotated already: a replay, so the whole session ends
+    (whoever holds its newer tokens is signed out too) and `refresh_reuse` is recorded.
+    """
+    session_id = refresh_payload.get(SESSION_CLAIM)
+    client, user_agent, _ = events.origin()
+    new_jti = user_sessions.new_jti()
+    rotated = db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.user_id == user.id,
+               UserSession.refresh_jti == refresh_payload["jti"])
+        .values(refresh_jti=new_jti, last_used_at=utcnow(), ip=client, user_agent=user_agent)
+    ).rowcount
+    if not rotated:
+        user_sessions.end(user, session_id, event="refresh_reuse")  # nothing to end if it has ended already
+        db.session.commit()
         raise token_error("token_revoked")
     db.session.commit()
-    return issue_pair(user)
+    return issue_pair(user, session_id, new_jti)
 
 
 def refresh_payload_of(user, refresh_token):
@@ -123,10 +153,10 @@ def _bad_refresh_token():
 
 
 def logout(user, access_payload, refresh_token=None):
-    """Revoke the access token, and the refresh token when one is given."""
+    """End the current session (its tokens with it); a refresh token of another session given too is revoked."""
     refresh = refresh_payload_of(user, refresh_token) if refresh_token is not None else None
-    revoke(access_payload)
-    if refresh is not None:
+    user_sessions.end(user, access_payload.get(SESSION_CLAIM), event="logout")
+    if refresh is not None and refresh.get(SESSION_CLAIM) != access_payload.get(SESSION_CLAIM):
         revoke(refresh)
     db.session.commit()
 

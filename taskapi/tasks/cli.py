@@ -55,7 +55,7 @@ def seed():
     """Create or refresh the demo account and its tasks."""
     user = accounts.find_by_email(DEMO_EMAIL)
     if user is None:
-        user = accounts.register(DEMO_EMAIL, DEMO_PASSWORD, "Demo User")
+        user = accounts.create_user(DEMO_EMAIL, DEMO_PASSWORD, "Demo User")
     else:
         user.password_hash = hash_password(DEMO_PASSWORD)
         db.session.execute(delete(Task).where(Task.user_id == user.id))

@@ -21,6 +21,11 @@ def owned_tasks(user):
     return select(Task).where(Task.user_id == user.id)
 
 
+def every_task(user):
+    """All of `user`'s tasks, oldest first (the account export)."""
+    return db.session.execute(owned_tasks(user).order_by(Task.id)).scalars().all()
+
+
 def get_task(user, task_id, *, for_update=False):
     """`user`'s task `task_id`, or 404 exactly as for a task that does not exist."""
     task = None

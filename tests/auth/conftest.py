@@ -1,12 +1,11 @@
 """Helpers of the accounts tests: requests, token claims, hand-signed tokens, rows in the database."""
 
 import jwt as pyjwt
-import pytest
 from sqlalchemy import func, select
 
 from taskapi.auth.models import RevokedToken, User
 from taskapi.extensions import db
-from tests.conftest import PASSWORD, bearer, register
+from tests.conftest import PASSWORD, bearer
 
 AUTH = "/api/v1/auth"
 OTHER_KEY = "another-secret-that-is-long-enough-for-hs256"
@@ -55,9 +54,3 @@ def stored_user(app, email="ada@example.com"):
 
 def revocations(app):
     return count(app, RevokedToken)
-
-
-@pytest.fixture
-def bob(client):
-    """A second registered user's token pair."""
-    return register(client, email="bob@example.com", name="Bob")

@@ -1,6 +1,6 @@
 """DELETE /api/v1/auth/me: the account, its tasks and its tokens are gone."""
 
-from taskapi.auth.models import RevokedToken, User
+from taskapi.auth.models import RevokedToken, SecurityEvent, User, UserSession
 from taskapi.tasks.models import Task
 from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
 from tests.conftest import PASSWORD, assert_error, bearer, register
@@ -35,12 +35,14 @@ def test_delete_removes_their_tasks(app, client, user):
     assert count(app, Task, Task.user_id == user["user"]["id"]) == 0
 
 
-def test_delete_removes_their_revocations(app, client, user):
+def test_delete_removes_their_sessions_events_and_revocations(app, client, user):
     other = login(client).get_json()
-    client.post(f"{AUTH}/logout", headers=bearer(other["access_token"]))
+    client.post(f"{AUTH}/logout", json={"refresh_token": other["refresh_token"]},
+                headers=bearer(user["access_token"]))
     assert count(app, RevokedToken) == 1
-    delete(client, user["access_token"])
-    assert count(app, RevokedToken) == 0
+    assert count(app, UserSession) == 1 and count(app, SecurityEvent) > 0
+    delete(client, login(client).get_json()["access_token"])
+    assert count(app, RevokedToken) == count(app, UserSession) == count(app, SecurityEvent) == 0
 
 
 def test_delete_leaves_other_users_and_their_tasks(app, client, user, bob):

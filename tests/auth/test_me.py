@@ -16,7 +16,8 @@ def test_me_answers_the_user(client, user, auth):
     response = client.get(f"{AUTH}/me", headers=auth)
     assert response.status_code == 200
     assert response.get_json() == user["user"]
-    assert set(response.get_json()) == {"id", "email", "name", "created_at"}
+    assert set(response.get_json()) == {"id", "email", "name", "role", "created_at"}
+    assert response.get_json()["role"] == "user"
 
 
 def test_me_is_the_token_owner(client, user, bob):

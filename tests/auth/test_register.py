@@ -29,7 +29,8 @@ def test_register_answers_201_with_a_token_pair(client):
 
 def test_register_returns_the_user(app, client):
     user = post(client, name="Ada").get_json()["user"]
-    assert set(user) == {"id", "email", "name", "created_at"}
+    assert set(user) == {"id", "email", "name", "role", "created_at"}
+    assert user["role"] == "user"
     assert user["id"] == stored_user(app).id
     assert (user["email"], user["name"]) == ("ada@example.com", "Ada")
 

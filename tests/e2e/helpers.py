@@ -9,7 +9,7 @@ TIMEOUT = 10  # seconds, for every request: no test waits on a stuck server fore
 PASSWORD = "correct horse battery staple"
 AUTH = "/api/v1/auth"
 TASKS = "/api/v1/tasks"
-USER_KEYS = {"id", "email", "name", "created_at"}
+USER_KEYS = {"id", "email", "name", "role", "created_at"}
 PAIR_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user"}
 TASK_KEYS = {"id", "title", "description", "status", "priority", "due_at", "completed_at", "created_at",
              "updated_at", "version"}

@@ -187,18 +187,26 @@ def test_a_frontend_journey_through_the_contract(server, database):
     rotated = refreshed.json()
     assert_pair(rotated)
     assert rotated["refresh_token"] != session["refresh_token"]
-    assert_error(api.post(AUTH + "/refresh", token=session["refresh_token"]), 401, "token_revoked")
     api.token = rotated["access_token"]
     assert api.get(AUTH + "/me").status_code == 200
+    # ...and presenting it again is a replay: the whole session ends, the newer tokens with it.
+    assert_error(api.post(AUTH + "/refresh", token=session["refresh_token"]), 401, "token_revoked")
+    assert_error(api.get(AUTH + "/me"), 401, "token_revoked")
+    assert_error(api.post(AUTH + "/refresh", token=rotated["refresh_token"]), 401, "token_revoked")
 
-    # -- logout: the access token and the refresh token given are refused from then on
+    # -- logout ends the session: every access token of it and its refresh token are refused from then on
+    session = api.post(AUTH + "/login", json={"email": email, "password": PASSWORD}).json()
+    api.token = session["access_token"]
+    rotated = api.post(AUTH + "/refresh", token=session["refresh_token"]).json()
+    api.token = rotated["access_token"]
     logout = api.post(AUTH + "/logout", json={"refresh_token": rotated["refresh_token"]})
     assert logout.status_code == 204, logout.text
     assert_error(api.get(AUTH + "/me"), 401, "token_revoked")
     assert_error(api.get(TASKS), 401, "token_revoked")
     assert_error(api.post(AUTH + "/refresh", token=rotated["refresh_token"]), 401, "token_revoked")
-    # The first access token (from login) was never logged out, so it still works; the registration's too.
-    assert api.get(AUTH + "/me", token=session["access_token"]).status_code == 200
+    assert_error(api.get(AUTH + "/me", token=session["access_token"]), 401, "token_revoked")  # same session
+    # The registration began another session, which was never logged out: its token still works.
+    assert api.get(AUTH + "/me", token=pair["access_token"]).status_code == 200
 
     # -- every line printed by release and web is one JSON object, request ids included
     server.stop()

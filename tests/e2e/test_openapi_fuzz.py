@@ -20,6 +20,7 @@ from pathlib import Path
 import requests
 
 from tests.e2e.conftest import ROOT
+from tests.smtp import RESET_URL, SENDER, SMTPServer
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 # What the document promises: no 5xx, only documented statuses, content types, headers and bodies.
@@ -77,8 +78,10 @@ def _served(document, log):
     return served
 
 
-def test_every_operation_answers_as_documented(start_server, tmp_path):
-    server = start_server(AUTH_RATE_LIMIT="100000 per minute")
+def test_every_operation_answers_as_documented(start_server, database, tmp_path):
+    smtp = SMTPServer().start()  # so the password-reset routes answer as configured, not 503
+    server = start_server(AUTH_RATE_LIMIT="100000 per minute", LOGIN_FAILURE_LIMIT=100000, MAIL_SERVER="127.0.0.1",
+                          MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER=SENDER, PASSWORD_RESET_URL=RESET_URL)
     answer = requests.get(server.url + "/openapi.json", timeout=10)
     assert answer.status_code == 200, answer.text
     document = answer.json()
@@ -110,6 +113,7 @@ def test_every_operation_answers_as_documented(start_server, tmp_path):
         "FUZZ_TOKEN_PAIR": json.dumps(bearer),
         "FUZZ_PASSWORD": PASSWORD,
         "FUZZ_LOGIN": json.dumps(login),
+        "FUZZ_DATABASE_URL": database.url,
     }
     command = [
         SCHEMATHESIS, "--config-file", str(config), "--no-color", "run", str(schema), "--url", server.url,
@@ -124,6 +128,7 @@ def test_every_operation_answers_as_documented(start_server, tmp_path):
     ]
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     server.stop()
+    smtp.stop()
     assert server.non_json_lines() == []
     log = [json.loads(line) for line in server.lines]
     errors = [entry for entry in log if entry.get("level") in ("ERROR", "CRITICAL")]

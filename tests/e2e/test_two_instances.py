@@ -1,5 +1,6 @@
 """Two instances of the service on one database (and one Redis): what one learns, the other knows."""
 
+import json
 import os
 import random
 import tempfile
@@ -46,11 +47,64 @@ def test_a_refresh_on_one_instance_revokes_the_old_token_on_the_other(pair):
     refreshed = a.post(AUTH + "/refresh", token=old["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     new = refreshed.json()
-    for _ in range(4):
-        assert_error(b.post(AUTH + "/refresh", token=old["refresh_token"]), 401, "token_revoked")
     again = b.post(AUTH + "/refresh", token=new["refresh_token"])  # the new one works on B, once
     assert again.status_code == 200, again.text
     assert_error(a.post(AUTH + "/refresh", token=new["refresh_token"]), 401, "token_revoked")
+
+
+def test_a_replay_on_one_instance_ends_the_session_on_the_other(pair):
+    a, b = Client(pair[0]), Client(pair[1])
+    old = a.register()
+    new = a.post(AUTH + "/refresh", token=old["refresh_token"]).json()
+    assert_error(b.post(AUTH + "/refresh", token=old["refresh_token"]), 401, "token_revoked")
+    for _ in range(4):  # both of A's workers refuse the newer tokens of the ended session
+        assert_error(a.get(AUTH + "/me", token=new["access_token"]), 401, "token_revoked")
+        assert_error(a.post(AUTH + "/refresh", token=new["refresh_token"]), 401, "token_revoked")
+
+
+def test_ending_a_session_on_one_instance_revokes_on_the_other(pair):
+    a, b = Client(pair[0]), Client(pair[1])
+    email = unique_email()
+    first = a.register(email=email)
+    second = b.post(AUTH + "/login", json={"email": email, "password": PASSWORD}).json()
+    sessions = a.get(AUTH + "/sessions", token=first["access_token"]).json()["items"]
+    other_id = next(s["id"] for s in sessions if not s["current"])
+    assert a.delete(f"{AUTH}/sessions/{other_id}", token=first["access_token"]).status_code == 204
+    for _ in range(4):
+        assert_error(b.get(TASKS, token=second["access_token"]), 401, "token_revoked")
+        assert_error(b.post(AUTH + "/refresh", token=second["refresh_token"]), 401, "token_revoked")
+    assert b.get(TASKS, token=first["access_token"]).status_code == 200
+
+
+def test_login_throttling_is_shared_by_instances(start_server):
+    a, b = (Client(start_server(**ROOMY, LOGIN_FAILURE_LIMIT=3)) for _ in range(2))
+    email = unique_email()
+    a.register(email=email)
+    for client in (a, b, a):
+        assert client.post(AUTH + "/login", json={"email": email, "password": "wrong guess"}).status_code == 401
+    for client in (a, b):
+        response = client.post(AUTH + "/login", json={"email": email, "password": PASSWORD})
+        assert_error(response, 429, "rate_limited")
+        assert 890 < int(response.headers["Retry-After"]) <= 900
+
+
+def test_audit_lines_are_json_and_hold_no_secret(pair):
+    a, b = Client(pair[0]), Client(pair[1])
+    email = unique_email()
+    tokens = a.register(email=email)
+    b.post(AUTH + "/login", json={"email": email, "password": "a wrong password"})
+    newer = b.post(AUTH + "/refresh", token=tokens["refresh_token"]).json()
+    a.post(AUTH + "/logout", token=newer["access_token"], json={"refresh_token": newer["refresh_token"]})
+    time.sleep(0.5)  # let the processes print
+    lines = [line for server in pair for line in server.lines]
+    audit = [json.loads(line) for line in lines if '"taskapi.audit"' in line]
+    assert {line["event"] for line in audit} >= {"registered", "login_failed", "logout"}
+    assert all({"event", "user_id", "client", "request_id"} <= set(line) for line in audit)
+    printed = "\n".join(lines)
+    for secret in (PASSWORD, "a wrong password", *tokens.values(), newer["access_token"], newer["refresh_token"]):
+        if isinstance(secret, str):
+            assert secret not in printed
+    assert pair[0].non_json_lines() == pair[1].non_json_lines() == []
 
 
 def test_an_idempotency_key_holds_across_instances(pair, database):
@@ -154,8 +208,9 @@ def test_the_auth_rate_limit_is_shared_by_instances_through_redis(start_server, 
     assert 0 < retry_after <= 62, retry_after  # the window, and the limiter's rounding up
     assert_error(instances[0].post(AUTH + "/login", json=login, headers=client_headers), 429, "rate_limited")
     assert any(address in key.decode() for key in shared_redis.scan_iter(match="*taskapi*")), "nothing in Redis"
-    # Another client address is not limited by this one's attempts.
-    other = instances[0].post(AUTH + "/login", json=login, headers={"X-Forwarded-For": "10.255.255.254"})
+    # Another client address is not limited by this one's attempts (another account: that one is throttled now).
+    other = instances[0].post(AUTH + "/login", json={**login, "email": unique_email()},
+                              headers={"X-Forwarded-For": "10.255.255.254"})
     assert_error(other, 401, "invalid_credentials")
 
 

@@ -18,14 +18,20 @@ def ctx(app):
         yield
 
 
+def new_user(email, name):
+    user = accounts.create_user(email, PASSWORD, name)
+    db.session.commit()
+    return user
+
+
 @pytest.fixture
 def ada(ctx):
-    return accounts.register("ada@example.com", PASSWORD, "Ada")
+    return new_user("ada@example.com", "Ada")
 
 
 @pytest.fixture
 def bob(ctx):
-    return accounts.register("bob@example.com", PASSWORD, "Bob")
+    return new_user("bob@example.com", "Bob")
 
 
 def make(user, title, **fields):

@@ -1,0 +1,41 @@
+"""Request and response bodies and query parameters of /api/v1/admin."""
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
+from taskapi.auth.schemas import PageQuerySchema
+from taskapi.schemas import StrictBoolean, Text
+
+
+class AdminUserSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 1})
+    email = fields.String(required=True, metadata={"example": "ada@example.com"})
+    name = fields.String(required=True, metadata={"example": "Ada"})
+    role = fields.Enum(Role, by_value=True, required=True)
+    disabled = fields.Boolean(required=True)
+    created_at = fields.AwareDateTime(required=True, format="iso")
+    last_login_at = fields.AwareDateTime(required=True, allow_none=True, format="iso")
+    task_count = fields.Integer(required=True, metadata={"description": "How many live tasks the user has."})
+
+
+class AdminUserPageSchema(Schema):
+    items = fields.List(fields.Nested(AdminUserSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
+class AdminUserQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = EXCLUDE
+
+    q = Text(validate=validate.Length(max=EMAIL_MAX),
+             metadata={"description": "Part of the email or name, any case."})
+    role = fields.Enum(Role, by_value=True)
+    disabled = fields.Boolean(truthy={"true"}, falsy={"false"}, metadata={"description": "`true` or `false`."})
+
+
+class AdminUserChangeSchema(Schema):
+    name = Text(validate=validate.Length(max=NAME_MAX))
+    role = fields.Enum(Role, by_value=True)
+    disabled = StrictBoolean()

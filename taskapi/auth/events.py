@@ -1,0 +1,102 @@
+"""Security events: stored for the account's owner, and one `taskapi.audit` log line each once committed."""
+
+import logging
+import random
+from datetime import timedelta
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import delete, event, func, select
+
+from taskapi.auth.models import USER_AGENT_MAX, SecurityEvent
+from taskapi.extensions import db
+from taskapi.models import utcnow
+from taskapi.requestid import request_id
+from taskapi.sessions import Session
+
+audit_log = logging.getLogger("taskapi.audit")
+EVENTS = (
+    "registered", "login", "login_failed", "login_throttled", "logout", "session_ended", "refresh_reuse",
+    "password_changed", "password_reset_requested", "password_reset", "account_disabled", "account_enabled",
+    "role_changed",
+)
+PENDING = "taskapi.audit"  # key in Session.info: lines waiting for their transaction to commit
+PRUNE_CHANCE = 0.01
+
+
+def origin():
+    """(client address, user agent, request id) of the request being answered, or Nones outside one."""
+    if not has_request_context():
+        return None, None, None
+    return request.remote_addr, request.user_agent.string[:USER_AGENT_MAX] or None, request_id()
+
+
+def record(name, user_id, *, client=None, user_agent=None, request_id=None):
+    """Add an event to the caller's transaction; its log line is written when that transaction commits.
+
+    `user_id` is None for an address without an account. Outside a request (the
+    background thread) the request's origin is given by the caller.
+    """
+    assert name in EVENTS, name
+    if client is None and user_agent is None and request_id is None:
+        client, user_agent, request_id = origin()
+    db.session.add(SecurityEvent(user_id=user_id, event=name, ip=client, user_agent=user_agent))
+    log_line(name, user_id, client, request_id, session=db.session)
+    if random.random() < PRUNE_CHANCE:
+        prune()
+
+
+def log_line(name, user_id, client=None, request_id=None, session=None):
+    """The audit line alone (`account_deleted`, whose account is gone), after `session` commits if given."""
+    if client is None and request_id is None:
+        client, _, request_id = origin()
+    line = {"event": name, "user_id": user_id, "client": client, "request_id": request_id}
+    if session is None:
+        _write(line)
+    else:
+        session.info.setdefault(PENDING, []).append(line)
+
+
+def _write(line):
+    # No password, token or link ever reaches here: an event is its name, an id and where it came from.
+    audit_log.info("security event %s", line["event"], extra=line)
+
+
+@event.listens_for(Session, "after_commit")
+def _write_committed(session):
+    for line in session.info.pop(PENDING, []):
+        _write(line)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_rolled_back(session):
+    session.info.pop(PENDING, None)
+
+
+def page(user, limit, offset):
+    """One page of the user's events, newest first, with their total, in one query."""
+    query = (
+        select(SecurityEvent, func.count().over().label("total"))
+        .where(SecurityEvent.user_id == user.id)
+        .order_by(SecurityEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = db.session.execute(query).all()
+    total = rows[0].total if rows else 0 if offset == 0 else _count(user)  # past the end: no row carries it
+    return {"items": [row.SecurityEvent for row in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _count(user):
+    return db.session.execute(select(func.count()).where(SecurityEvent.user_id == user.id)).scalar_one()
+
+
+def of(user):
+    """Every stored event of the user, newest first (the export)."""
+    query = select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(SecurityEvent.id.desc())
+    return db.session.execute(query).scalars().all()
+
+
+def prune():
+    """Delete events older than SECURITY_EVENT_RETENTION_DAYS; return how many."""
+    cutoff = utcnow() - timedelta(days=current_app.config["SECURITY_EVENT_RETENTION_DAYS"])
+    return db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff)).rowcount
