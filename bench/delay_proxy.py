@@ -19,6 +19,7 @@ import socket
 import time
 
 PR_SET_TIMERSLACK = 29  # prctl option, from <linux/prctl.h>
+IDLE_POLL = 0.1  # seconds between looks at the stop event
 
 
 def _nodelay(sock):
@@ -77,13 +78,21 @@ class DelayProxy:
                 except OSError:
                     self._close(sock)
 
+    def close(self):
+        for sock in [self.listener, *self.peer]:
+            sock.close()
+
     def _timeout(self):
         due = [queue[0][0] for queue in self.queued.values() if queue]
         return max(0.0, min(due) - time.monotonic()) if due else None
 
-    def serve_forever(self):
-        while True:
-            readable, _, _ = select.select([self.listener, *self.reading], [], [], self._timeout())
+    def serve_forever(self, stop=None):
+        """Forward until `stop` (a threading.Event) is set; without one, until killed."""
+        while stop is None or not stop.is_set():
+            timeout = self._timeout()
+            if stop is not None:
+                timeout = min(timeout if timeout is not None else IDLE_POLL, IDLE_POLL)
+            readable, _, _ = select.select([self.listener, *self.reading], [], [], timeout)
             now = time.monotonic()
             for sock in readable:
                 if sock is self.listener:

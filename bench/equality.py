@@ -2,8 +2,11 @@
 
 Reads compare the two servers' answers to the same request. Writes are compared across: the answer
 of a create or PATCH on one server against the other's GET of the same task, so ids and times agree.
+A server is a function (method, path, headers, body) → client.Answer: over HTTP in the bench, through
+Flask's test client in the tests.
 """
 
+import functools
 import re
 
 from bench.client import bearer, call
@@ -73,28 +76,36 @@ def _location_shape(answer):
     return re.sub(rf"/{answer.json()['id']}$", "/{id}", answer.headers.get("location", ""))
 
 
-def check(taskapi_url, reference_url, reader_token, writer_token, task_ids):
-    """Compare list, one task, create and PATCH on taskapi and the reference; MismatchError on any difference."""
+def over_http(url):
+    """A server for check(): requests to `url` over HTTP."""
+    return functools.partial(call, url)
+
+
+def check(taskapi, reference, reader_token, writer_token, task_ids):
+    """Compare list, one task, create and PATCH on taskapi and the reference; MismatchError on any difference.
+
+    `task_ids`: three or more of the reader's tasks (the second and third are changed).
+    """
     reader, writer = bearer(reader_token), bearer(writer_token)
     one = f"{TASKS}/{task_ids[0]}"
-    compare("GET list", call(taskapi_url, "GET", TASKS, reader), call(reference_url, "GET", TASKS, reader), ())
-    compare(f"GET {one}", call(taskapi_url, "GET", one, reader), call(reference_url, "GET", one, reader))
+    compare("GET list", taskapi("GET", TASKS, reader), reference("GET", TASKS, reader), ())
+    compare(f"GET {one}", taskapi("GET", one, reader), reference("GET", one, reader))
 
     locations = []
-    for maker, other, label in ((taskapi_url, reference_url, "taskapi"), (reference_url, taskapi_url, "reference")):
-        made = _expect(f"POST on {label}", call(maker, "POST", TASKS, writer, CREATE_BODY), 201)
-        seen = _expect(f"GET of {label}'s new task", call(other, "GET", f"{TASKS}/{made.json()['id']}", writer), 200)
-        pair = (made, seen) if maker == taskapi_url else (seen, made)
+    for maker, other, label in ((taskapi, reference, "taskapi"), (reference, taskapi, "reference")):
+        made = _expect(f"POST on {label}", maker("POST", TASKS, writer, CREATE_BODY), 201)
+        seen = _expect(f"GET of {label}'s new task", other("GET", f"{TASKS}/{made.json()['id']}", writer), 200)
+        pair = (made, seen) if maker is taskapi else (seen, made)
         compare(f"POST on {label}, GET on the other", *pair, statuses=False)
         locations.append(_location_shape(made))
     if locations[0] != locations[1]:
         raise MismatchError(f"Location: taskapi {locations[0]!r}, reference {locations[1]!r}")
 
     patch_headers = {**reader, "If-Match": "*"}
-    for maker, other, label, task_id in ((taskapi_url, reference_url, "taskapi", task_ids[1]),
-                                         (reference_url, taskapi_url, "reference", task_ids[2])):
+    for maker, other, label, task_id in ((taskapi, reference, "taskapi", task_ids[1]),
+                                         (reference, taskapi, "reference", task_ids[2])):
         path = f"{TASKS}/{task_id}"
-        changed = _expect(f"PATCH on {label}", call(maker, "PATCH", path, patch_headers, PATCH_BODY), 200)
-        seen = _expect(f"GET on the other after {label}'s PATCH", call(other, "GET", path, reader), 200)
-        pair = (changed, seen) if maker == taskapi_url else (seen, changed)
+        changed = _expect(f"PATCH on {label}", maker("PATCH", path, patch_headers, PATCH_BODY), 200)
+        seen = _expect(f"GET on the other after {label}'s PATCH", other("GET", path, reader), 200)
+        pair = (changed, seen) if maker is taskapi else (seen, changed)
         compare(f"PATCH on {label}, GET on the other", *pair)

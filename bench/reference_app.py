@@ -172,6 +172,3 @@ def update_task(task_id):
         task.updated_at = now
     db.session.commit()
     return task_answer(task)
-
-
-app = create_app()

@@ -171,7 +171,8 @@ class Regime:
         for key in self.servers:
             if key.startswith("ref-"):
                 try:
-                    equality.check(self.servers["taskapi"].url, self.servers[key].url, self.tokens["reader"],
+                    equality.check(equality.over_http(self.servers["taskapi"].url),
+                                   equality.over_http(self.servers[key].url), self.tokens["reader"],
                                    self.tokens["writer"], self.databases["task_ids"])
                 except equality.MismatchError as mismatch:
                     raise SystemExit(f"taskapi and the reference ({key}) answer differently, so comparing them "

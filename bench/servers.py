@@ -136,7 +136,7 @@ THREAD_MODELS = {"sync": "--workers 1", "gthread": "--workers 1 --threads 4 --wo
 
 def bench_app(name, module, database_url, log_dir, thread_model):
     """An app of bench/ under gunicorn, run from bench/ so that it does not read taskapi's gunicorn.conf.py."""
-    command = f"gunicorn {THREAD_MODELS[thread_model]} --bind 127.0.0.1:{{port}} {module}:app"
+    command = f"gunicorn {THREAD_MODELS[thread_model]} --bind 127.0.0.1:{{port}} '{module}:create_app()'"
     server = Server(name, command, {}, log_dir, "/api/v1/tasks", cwd=ROOT / "bench", ready_any_status=True)
     server.env.update(venv_env(DATABASE_URL=with_application_name(database_url, server.application_name),
                                JWT_SECRET_KEY=SECRET))
