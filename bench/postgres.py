@@ -30,9 +30,9 @@ def server_programs():
 
 
 class Cluster:
-    """initdb, then pg_ctl start under `taskset -c <core>`; every backend inherits the postmaster's CPU affinity."""
+    """initdb, then pg_ctl start, under `taskset -c <core>` when given; backends inherit the postmaster's affinity."""
 
-    def __init__(self, port, core):
+    def __init__(self, port, core=None):
         self.programs = server_programs()
         self.port = port
         self.core = core
@@ -52,7 +52,8 @@ class Cluster:
                   "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.directory} "
                    "-c timezone=UTC")
-        self._run("taskset", "-c", self.core, str(self.programs / "pg_ctl"), "-D", str(self.data), "-l",
+        pinned = ["taskset", "-c", self.core] if self.core is not None else []
+        self._run(*pinned, str(self.programs / "pg_ctl"), "-D", str(self.data), "-l",
                   str(self.directory / "postgres.log"), "-o", options, "-w", "start")
         return self
 
