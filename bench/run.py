@@ -125,9 +125,10 @@ class Regime:
         self.cluster = cluster
         self.databases = databases
         self.work_dir = work_dir
-        self.proxy = None
+        self.proxy = self.proxy_port = self.one_way_ms = None
         self.rtt_ms = None
         self.servers = {}
+        self.tokens = {}
 
     def database_url(self, db):
         if self.proxy is None:
@@ -136,6 +137,16 @@ class Regime:
 
     def set_up(self):
         """Place PostgreSQL, put the delay in the way (network), start every server, check equal output."""
+        self.place_database()
+        for key, make in self.server_plan().items():
+            self.servers[key] = make(f"{key}-{self.name}").start()
+        self.tokens = {"reader": self.log_in("taskapi", database.BENCH_EMAIL),
+                       "writer": self.log_in("taskapi", database.WRITER_EMAIL)}
+        if "taskapi-1m" in self.servers:
+            self.tokens["large"] = self.log_in("taskapi-1m", database.BENCH_EMAIL)
+        self.check_equal_output()
+
+    def place_database(self):
         direct_rtt = postgres.round_trip_ms(self.cluster.admin_url)
         if self.name == "cpu":
             self.cluster.pin(SERVER_CORE)
@@ -145,40 +156,37 @@ class Regime:
             self.start_proxy()
         log(f"{self.name}: PostgreSQL on core {self.cluster.core}; SELECT 1 round trip {self.rtt_ms:.3f} ms "
             f"(direct: {direct_rtt:.3f} ms)")
-        args, small = self.args, self.databases["small"]
-        wanted = set(args.cases)
-        plan = {"taskapi": lambda n: servers.taskapi(n, self.database_url(small), args.workers, self.work_dir,
-                                                     args.threads)}
-        if wanted & set(OPERATIONS):
+
+    def server_plan(self):
+        """Server key → a function making that server from its name, for the cases asked for."""
+        args, small_url = self.args, self.database_url(self.databases["small"])
+        plan = {"taskapi": lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads)}
+        if set(args.cases) & set(OPERATIONS):
             for model in servers.THREAD_MODELS:
-                plan[f"ref-{model}"] = lambda n, m=model: servers.bench_app(
-                    n, "reference_app", self.database_url(small), self.work_dir, m)
-        if "bare" in wanted:
-            plan["bare"] = lambda n: servers.bench_app(n, "bare_app", self.database_url(small), self.work_dir,
-                                                       "gthread")
-        if self.name == "cpu" and "list-1m" in wanted:
-            plan["taskapi-1m"] = lambda n: servers.taskapi(n, self.database_url(self.databases["large"]),
-                                                           args.workers, self.work_dir, args.threads)
-        for key, make in plan.items():
-            self.servers[key] = make(f"{key}-{self.name}").start()
-        self.tokens = {"reader": client.login(self.servers["taskapi"].url, database.BENCH_EMAIL,
-                                              database.BENCH_PASSWORD),
-                       "writer": client.login(self.servers["taskapi"].url, database.WRITER_EMAIL,
-                                              database.BENCH_PASSWORD)}
-        if "taskapi-1m" in self.servers:
-            self.tokens["large"] = client.login(self.servers["taskapi-1m"].url, database.BENCH_EMAIL,
-                                                database.BENCH_PASSWORD)
-        for key in self.servers:
-            if key.startswith("ref-"):
-                try:
-                    equality.check(equality.over_http(self.servers["taskapi"].url),
-                                   equality.over_http(self.servers[key].url), self.tokens["reader"],
-                                   self.tokens["writer"], self.databases["task_ids"])
-                except equality.MismatchError as mismatch:
-                    raise SystemExit(f"taskapi and the reference ({key}) answer differently, so comparing them "
-                                     f"would mean nothing; make bench/reference_app.py answer as taskapi does.\n"
-                                     f"{mismatch}") from None
-        log(f"{self.name}: the reference answers list, one task, create and PATCH exactly as taskapi does")
+                plan[f"ref-{model}"] = lambda name, model=model: servers.bench_app(
+                    name, "reference_app", small_url, self.work_dir, model)
+        if "bare" in args.cases:
+            plan["bare"] = lambda name: servers.bench_app(name, "bare_app", small_url, self.work_dir, "gthread")
+        if self.name == "cpu" and "list-1m" in args.cases:
+            large_url = self.database_url(self.databases["large"])
+            plan["taskapi-1m"] = lambda name: servers.taskapi(name, large_url, args.workers, self.work_dir,
+                                                              args.threads)
+        return plan
+
+    def log_in(self, key, email):
+        return client.login(self.servers[key].url, email, database.BENCH_PASSWORD)
+
+    def check_equal_output(self):
+        taskapi = equality.over_http(self.servers["taskapi"].url)
+        for key in [key for key in self.servers if key.startswith("ref-")]:
+            try:
+                equality.check(taskapi, equality.over_http(self.servers[key].url), self.tokens["reader"],
+                               self.tokens["writer"], self.databases["task_ids"])
+            except equality.MismatchError as mismatch:
+                raise SystemExit(f"taskapi and the reference ({key}) answer differently, so comparing them would "
+                                 f"mean nothing; make bench/reference_app.py answer as taskapi does.\n{mismatch}"
+                                 ) from None
+            log(f"{self.name}: {key} answers list, one task, create and PATCH exactly as taskapi does")
 
     def start_proxy(self):
         """The delaying proxy on the load core, its one-way delay tuned until SELECT 1 takes --rtt-ms."""
@@ -197,6 +205,8 @@ class Regime:
                     break
                 except psycopg2.OperationalError:
                     time.sleep(0.05)
+            else:
+                raise RuntimeError("the delaying proxy did not pass connections on to PostgreSQL")
             # The proxy's own work and the wake-ups after each wait add to the delay asked for.
             if abs(self.rtt_ms - self.args.rtt_ms) < 0.05 * self.args.rtt_ms:
                 break
@@ -285,7 +295,7 @@ def run_regime(name, args, cluster, databases, work_dir, extras):
                 drain(server)
             extras["rss_mib"] = {key: server.worker_rss_mib() for key, server in regime.servers.items()}
         return {"results": results, "rtt_ms": regime.rtt_ms, "core": regime.cluster.core,
-                "one_way_ms": getattr(regime, "one_way_ms", None)}
+                "one_way_ms": regime.one_way_ms}
     finally:
         regime.tear_down()
 
