@@ -17,6 +17,7 @@ import functools
 import io
 import os
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -275,6 +276,7 @@ def main():
             print(profile(makers[args.cprofile], args.requests, args.top))
     finally:
         cluster.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
