@@ -1,5 +1,6 @@
 # make run: serve on http://127.0.0.1:5000 with demo data; make test: the whole suite.
-# make bench: the benchmark, by hand (PostgreSQL on 127.0.0.1, wrk; see docs/performance.md).
+# make bench: the benchmark, by hand (two regimes, its own PostgreSQL cluster, wrk; see docs/performance.md);
+# BENCH_ARGS passes options (python -m bench.run --help).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -2,9 +2,12 @@
 
 from flask import Flask, jsonify
 
-app = Flask(__name__)
 
-
-@app.get("/api/v1/tasks")
 def hello():
     return jsonify({"hello": "world"})
+
+
+def create_app():
+    app = Flask(__name__)
+    app.add_url_rule("/api/v1/tasks", view_func=hello, methods=["GET"])
+    return app

@@ -1,12 +1,13 @@
 """wrk: checked for at start, driven with a generated Lua script per case, its summary read as JSON."""
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-WRK_CORE = "1"
 INSTALL_HINT = "wrk is missing: install the Debian package with `apt-get install -y wrk` (as root)"
 
 # wrk's done() hook: one JSON line with the numbers the report needs.
@@ -23,8 +24,13 @@ end
 
 
 def require_wrk():
-    """The wrk binary, or exit saying how to install it."""
+    """The wrk binary: installed with apt-get when missing and run as root, else exit saying how to get it."""
     path = shutil.which("wrk")
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: apt-get update, apt-get install -y wrk", file=sys.stderr, flush=True)
+        for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "wrk"]):
+            subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+        path = shutil.which("wrk")
     if path is None:
         raise SystemExit(INSTALL_HINT)
     return path
@@ -54,21 +60,23 @@ def request_lua(method, path, headers, body=None, rotate_paths=None, counter_bod
 
 @dataclass
 class Result:
+    requests: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    cpu_ms_per_request: float = 0.0  # filled in by the caller, which knows the server's processes
 
 
-def run(url, script_text, script_path, seconds, connections, threads=1):
-    """One wrk run pinned to the load core; the numbers from its done() line."""
+def run(url, script_text, script_path, seconds, connections, core, threads=1):
+    """One wrk run pinned to `core`; the numbers from its done() line."""
     Path(script_path).write_text(script_text)
-    command = ["taskset", "-c", WRK_CORE, require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+    command = ["taskset", "-c", core, require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
                "--timeout", "10s", "-s", str(script_path), url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
     data = json.loads(line[len("WRK_JSON "):])
     seconds_run = data["duration_us"] / 1e6
-    return Result(data["requests"] / seconds_run, data["p50_us"] / 1000, data["p99_us"] / 1000, data["non_2xx"],
-                  data["socket_errors"])
+    return Result(data["requests"], data["requests"] / seconds_run, data["p50_us"] / 1000, data["p99_us"] / 1000,
+                  data["non_2xx"], data["socket_errors"])

@@ -1,16 +1,25 @@
-"""The lean reference: taskapi's stack doing the FastAPI template's three queries (user, count, page of 20)."""
+"""The lean reference: plain Flask, Flask-SQLAlchemy, flask-jwt-extended and marshmallow answering taskapi's bodies.
+
+Four routes do the work a plain stack does for taskapi's list, one task, create and PATCH (the user
+looked up from the token, then the task queries) and answer byte for byte what taskapi answers: the
+same JSON bodies, status codes and ETag. The bench compares the two before it measures anything
+(bench/equality.py), so when taskapi's task gains a field, the check fails until it is added here:
+a column to `Task`, a field to `TaskSchema` (and to `TaskWriteSchema` when clients may set it).
+A key the list page gains goes into `page_body`.
+"""
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request, url_for
 from flask_jwt_extended import JWTManager, get_jwt_identity, jwt_required
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-db = SQLAlchemy()
+PAGE_SIZE = 20
+db = SQLAlchemy(session_options={"expire_on_commit": False})  # answers are built after the commit, as taskapi's
 
 
 class User(db.Model):
@@ -26,13 +35,18 @@ class Task(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(String(2000))
-    status: Mapped[str] = mapped_column(String(20))
-    priority: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    priority: Mapped[str] = mapped_column(String(20), default="medium")
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE … WHERE version = <read>, as taskapi's
+
+    @property
+    def etag(self):
+        return f'"{self.id}.{self.version}"'
 
 
 class TaskSchema(Schema):
@@ -41,30 +55,120 @@ class TaskSchema(Schema):
     description = fields.String(allow_none=True)
     status = fields.String()
     priority = fields.String()
-    due_at = fields.AwareDateTime(allow_none=True)
-    completed_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime(allow_none=True, format="iso")
+    completed_at = fields.AwareDateTime(allow_none=True, format="iso")
+    created_at = fields.AwareDateTime(format="iso")
+    updated_at = fields.AwareDateTime(format="iso")
     version = fields.Integer()
 
 
-TASKS = TaskSchema(many=True)
-app = Flask(__name__)
-app.config.update(
-    SQLALCHEMY_DATABASE_URI=os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://", 1),
-    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
-)
-db.init_app(app)
-JWTManager(app)
+class TaskWriteSchema(Schema):
+    title = fields.String(validate=validate.Length(1, 200))
+    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    status = fields.String(validate=validate.OneOf(["pending", "in_progress", "completed"]))
+    priority = fields.String(validate=validate.OneOf(["low", "medium", "high"]))
+    due_at = fields.AwareDateTime(allow_none=True)
 
 
-@app.get("/api/v1/tasks")
-@jwt_required()
-def list_tasks():
+class TaskCreateSchema(TaskWriteSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+TASK, TASKS = TaskSchema(), TaskSchema(many=True)
+TASK_WRITE, TASK_CREATE = TaskWriteSchema(), TaskCreateSchema()
+
+
+def page_body(items, total):
+    return {"items": TASKS.dump(items), "total": total, "limit": PAGE_SIZE, "offset": 0}
+
+
+def create_app():
+    app = Flask(__name__)
+    url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://", 1)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=url,
+        # Times come back in UTC, as taskapi's column type converts them: "+00:00" in every answer.
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"options": "-c timezone=UTC"}},
+        JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
+    )
+    db.init_app(app)
+    JWTManager(app)
+    app.register_error_handler(ValidationError, lambda error: (jsonify({"errors": error.messages}), 422))
+    app.register_error_handler(LookupError, lambda error: (jsonify({"status": 401}), 401))
+    app.add_url_rule("/api/v1/tasks", view_func=list_tasks, methods=["GET"])
+    app.add_url_rule("/api/v1/tasks", view_func=create_task, methods=["POST"])
+    app.add_url_rule("/api/v1/tasks/<int:task_id>", view_func=get_task, methods=["GET"])
+    app.add_url_rule("/api/v1/tasks/<int:task_id>", view_func=update_task, methods=["PATCH"])
+    return app
+
+
+def current_user():
     user = db.session.get(User, int(get_jwt_identity()))
     if user is None:
-        return jsonify({"msg": "unknown user"}), 401
+        raise LookupError("unknown user")  # 401
+    return user
+
+
+def owned_task(user, task_id, for_update=False):
+    query = select(Task).where(Task.user_id == user.id, Task.id == task_id)
+    return db.session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
+
+
+def task_answer(task, status=200):
+    response = jsonify(TASK.dump(task))
+    response.status_code = status
+    response.headers["ETag"] = task.etag
+    return response
+
+
+@jwt_required()
+def list_tasks():
+    user = current_user()
     total = db.session.execute(select(func.count()).select_from(Task).where(Task.user_id == user.id)).scalar_one()
-    page = select(Task).where(Task.user_id == user.id).order_by(Task.created_at.desc(), Task.id.desc()).limit(20)
-    items = db.session.execute(page).scalars().all()
-    return jsonify({"items": TASKS.dump(items), "total": total, "limit": 20, "offset": 0})
+    page = select(Task).where(Task.user_id == user.id).order_by(Task.created_at.desc(), Task.id.desc())
+    items = db.session.execute(page.limit(PAGE_SIZE)).scalars().all()
+    return jsonify(page_body(items, total))
+
+
+@jwt_required()
+def get_task(task_id):
+    task = owned_task(current_user(), task_id)
+    if task is None:
+        return jsonify({"status": 404}), 404
+    if request.if_none_match.contains_weak(task.etag.strip('"')):
+        return "", 304, {"ETag": task.etag}
+    return task_answer(task)
+
+
+@jwt_required()
+def create_task():
+    fields_ = TASK_CREATE.load(request.get_json())
+    now = datetime.now(UTC)
+    task = Task(user_id=current_user().id, created_at=now, updated_at=now, **fields_)
+    if task.status == "completed":
+        task.completed_at = now
+    db.session.add(task)
+    db.session.commit()
+    response = task_answer(task, 201)
+    response.headers["Location"] = url_for("get_task", task_id=task.id)
+    return response
+
+
+@jwt_required()
+def update_task(task_id):
+    changes = TASK_WRITE.load(request.get_json())
+    task = owned_task(current_user(), task_id, for_update=True)
+    if task is None:
+        return jsonify({"status": 404}), 404
+    if request.if_match and not request.if_match.contains(task.etag.strip('"')):
+        return jsonify({"status": 412}), 412
+    changed = {name: value for name, value in changes.items() if getattr(task, name) != value}
+    if changed:
+        now = datetime.now(UTC)
+        for name, value in changed.items():
+            setattr(task, name, value)
+        if "status" in changed:
+            task.completed_at = now if task.status == "completed" else None
+        task.updated_at = now
+    db.session.commit()
+    return task_answer(task)

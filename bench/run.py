@@ -1,114 +1,245 @@
-"""make bench: seed PostgreSQL, start taskapi as the Procfile does plus two references, drive wrk, print medians."""
+"""make bench: taskapi against its equal-output reference (sync and gthread) and bare Flask, in two regimes.
+
+cpu: the servers and PostgreSQL share core 0, wrk runs on core 1; CPU milliseconds per request are
+the figure to read. network: PostgreSQL (and a proxy adding ~1 ms of round trip) on core 1, the
+server alone on core 0, as on a PaaS whose database is another machine.
+"""
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg2
 
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import database, loadgen, report, servers  # noqa: E402
+from bench import client, cpu, database, equality, loadgen, postgres, report, servers  # noqa: E402
+from bench.servers import LOAD_CORE, SERVER_CORE  # noqa: E402
 
-DESCRIPTIONS = {
-    "list": "taskapi GET list (20 of 20, 10 k rows)",
-    "reference_list": "reference GET list (user + count + page)",
-    "bare": "bare Flask GET",
-    "get_one": "taskapi GET one",
-    "create": "taskapi POST create",
-    "patch": "taskapi PATCH with If-Match: *",
-    "login": "taskapi POST login (argon2id)",
-    "list_1m": "taskapi GET list (20 of 20, 1 M rows)",
-}
 TASKS = "/api/v1/tasks"
+REGIMES = ("cpu", "network")
+OPERATIONS = ("list", "one", "create", "patch")
+EXTRAS = ("bare", "login", "list-1m")  # bare in both regimes; login and the 1 M-row list in the cpu regime
+COMPARED = ("taskapi", "ref-sync", "ref-gthread")
+
+
+@dataclass
+class Case:
+    name: str
+    server: servers.Server
+    script: str
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated: cpu, network (default both)")
+    parser.add_argument("--cases", default=",".join(OPERATIONS + EXTRAS),
+                        help=f"comma-separated subset of {', '.join(OPERATIONS + EXTRAS)} (default all)")
     parser.add_argument("--workers", type=int, default=1, help="taskapi's WEB_CONCURRENCY (default 1)")
+    parser.add_argument("--threads", type=int, help="taskapi's GUNICORN_THREADS (default: as gunicorn.conf.py says)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over every case (default 3)")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of unrecorded load per case first")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of unrecorded load per case first (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
-    parser.add_argument("--other-users", type=int, default=10_000, help="users besides the bench user")
+    parser.add_argument("--rtt-ms", type=float, default=1.0, help="round trip to PostgreSQL, network regime (1.0)")
+    parser.add_argument("--other-users", type=int, default=10_000, help="users besides the bench user (10 000)")
     parser.add_argument("--large-tasks-per-user", type=int, default=100,
                         help="their tasks each in the 1 M-row database (the 10 k-row one gives them 1)")
-    parser.add_argument("--no-scaling", action="store_true", help="skip the 1 M-row database")
-    parser.add_argument("--cases", default=",".join(DESCRIPTIONS), help="comma-separated subset of cases")
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_PG_ADMIN_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--json", help="also write the medians to this file")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.regimes = [name for name in args.regimes.split(",") if name]
+    args.cases = [name for name in args.cases.split(",") if name]
+    unknown = set(args.regimes) - set(REGIMES) | set(args.cases) - set(OPERATIONS + EXTRAS)
+    if unknown:
+        parser.error(f"unknown regime or case: {', '.join(sorted(unknown))}")
+    return args
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def post_json(url, path, body, headers=None):
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json", **(headers or {})})
-    response = connection.getresponse()
-    data = json.loads(response.read() or b"null")
-    connection.close()
-    if response.status >= 300:
-        raise RuntimeError(f"POST {path}: {response.status} {data}")
-    return data
-
-
-def access_token(server, email):
-    body = {"email": email, "password": database.BENCH_PASSWORD}
-    return post_json(server.url, "/api/v1/auth/login", body)["access_token"]
-
-
-def cases_for(main, ref, bare, large, task_ids):
-    """Case name → (server, wrk script text)."""
-    bench_auth = {"Authorization": f"Bearer {access_token(main, database.BENCH_EMAIL)}"}
-    writer_auth = {"Authorization": f"Bearer {access_token(main, database.WRITER_EMAIL)}"}
-    json_type = {"Content-Type": "application/json"}
-    login_body = json.dumps({"email": database.BENCH_EMAIL, "password": database.BENCH_PASSWORD})
-    task_paths = [f"{TASKS}/{task_id}" for task_id in task_ids]
-    lua = loadgen.request_lua
-    cases = {
-        "list": (main, lua("GET", TASKS, bench_auth)),
-        "reference_list": (ref, lua("GET", TASKS, bench_auth)),
-        "bare": (bare, lua("GET", TASKS, {})),
-        "get_one": (main, lua("GET", task_paths[0], bench_auth)),
-        # The writer's own tasks grow with every POST; the bench user's list stays at 20.
-        "create": (main, lua("POST", TASKS, {**writer_auth, **json_type},
-                             counter_body='{"title": "Bench task %d", "priority": "high"}')),
-        # wrk cannot read the ETag of an answer, so every PATCH sends If-Match: * (matches any current ETag,
-        # still parsed and checked) and a new title, so each one really writes and bumps the version.
-        "patch": (main, lua("PATCH", task_paths[0], {**bench_auth, **json_type, "If-Match": "*"},
-                            rotate_paths=task_paths, counter_body='{"title": "Edited %d"}')),
-        "login": (main, lua("POST", "/api/v1/auth/login", json_type, body=login_body)),
-    }
-    if large is not None:
-        large_auth = {"Authorization": f"Bearer {access_token(large, database.BENCH_EMAIL)}"}
-        cases["list_1m"] = (large, lua("GET", TASKS, large_auth))
-    return cases
+def require_tools():
+    loadgen.require_wrk()
+    for tool, package in (("taskset", "util-linux"), ("pgrep", "procps"), ("runuser", "util-linux")):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing: `apt-get install -y {package}`")
+    postgres.server_programs()
+    if os.cpu_count() < 2:
+        raise SystemExit("the bench needs two cores: the server's (0) and the load's (1)")
 
 
 def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}"
+    cpu_name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores, {cpu_name}, Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def prepare_database(args, label, tasks_per_other_user, password_hash, log_dir):
-    db = database.Database(args.admin_url, label)
+def prepare_database(cluster, label, tasks_per_other_user, password_hash, args, log_dir):
+    db = database.Database(cluster.admin_url, label)
     servers.release(db.url, log_dir)
     started = time.perf_counter()
     task_ids, total = database.seed(db.url, password_hash, args.other_users, tasks_per_other_user)
     log(f"{db.name}: {total} task rows seeded in {time.perf_counter() - started:.1f} s")
     return db, task_ids
+
+
+def scripts(tokens, task_ids, tag):
+    """Operation → wrk script. `tag` makes each run's PATCH titles new, so every PATCH really writes."""
+    reader = client.bearer(tokens["reader"])
+    writer = client.bearer(tokens["writer"])
+    json_type = {"Content-Type": "application/json"}
+    task_paths = [f"{TASKS}/{task_id}" for task_id in task_ids]
+    lua = loadgen.request_lua
+    login_body = json.dumps({"email": database.BENCH_EMAIL, "password": database.BENCH_PASSWORD})
+    return {
+        "list": lua("GET", TASKS, reader),
+        "one": lua("GET", task_paths[0], reader),
+        # The writer's own tasks grow with every POST; the bench user's list stays at 20.
+        "create": lua("POST", TASKS, {**writer, **json_type},
+                      counter_body='{"title": "Bench task %d", "priority": "high"}'),
+        # wrk cannot read the ETag of an answer, so every PATCH sends If-Match: * (matches any current ETag,
+        # still parsed and checked) and a new title, so each one really writes and bumps the version.
+        "patch": lua("PATCH", task_paths[0], {**reader, **json_type, "If-Match": "*"}, rotate_paths=task_paths,
+                     counter_body=f'{{"title": "Edited {tag} %d"}}'),
+        "login": lua("POST", "/api/v1/auth/login", json_type, body=login_body),
+        "bare": lua("GET", TASKS, {}),
+    }
+
+
+class Regime:
+    """The servers of one regime, on the database URLs it gives them, and its cases."""
+
+    def __init__(self, name, args, cluster, databases, work_dir):
+        self.name = name
+        self.args = args
+        self.cluster = cluster
+        self.databases = databases
+        self.work_dir = work_dir
+        self.proxy = self.proxy_port = self.one_way_ms = None
+        self.rtt_ms = None
+        self.servers = {}
+        self.tokens = {}
+
+    def database_url(self, db):
+        if self.proxy is None:
+            return db.url
+        return db.url.replace(f":{self.cluster.port}/", f":{self.proxy_port}/")
+
+    def set_up(self):
+        """Place PostgreSQL, put the delay in the way (network), start every server, check equal output."""
+        self.place_database()
+        for key, make in self.server_plan().items():
+            self.servers[key] = make(f"{key}-{self.name}").start()
+        self.tokens = {"reader": self.log_in("taskapi", database.BENCH_EMAIL),
+                       "writer": self.log_in("taskapi", database.WRITER_EMAIL)}
+        if "taskapi-1m" in self.servers:
+            self.tokens["large"] = self.log_in("taskapi-1m", database.BENCH_EMAIL)
+        self.check_equal_output()
+
+    def place_database(self):
+        direct_rtt = postgres.round_trip_ms(self.cluster.admin_url)
+        if self.name == "cpu":
+            self.cluster.pin(SERVER_CORE)
+            self.rtt_ms = direct_rtt
+        else:
+            self.cluster.pin(LOAD_CORE)
+            self.start_proxy()
+        log(f"{self.name}: PostgreSQL on core {self.cluster.core}; SELECT 1 round trip {self.rtt_ms:.3f} ms "
+            f"(direct: {direct_rtt:.3f} ms)")
+
+    def server_plan(self):
+        """Server key → a function making that server from its name, for the cases asked for."""
+        args, small_url = self.args, self.database_url(self.databases["small"])
+        plan = {"taskapi": lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads)}
+        if set(args.cases) & set(OPERATIONS):
+            for model in servers.THREAD_MODELS:
+                plan[f"ref-{model}"] = lambda name, model=model: servers.bench_app(
+                    name, "reference_app", small_url, self.work_dir, model)
+        if "bare" in args.cases:
+            plan["bare"] = lambda name: servers.bench_app(name, "bare_app", small_url, self.work_dir, "gthread")
+        if self.name == "cpu" and "list-1m" in args.cases:
+            large_url = self.database_url(self.databases["large"])
+            plan["taskapi-1m"] = lambda name: servers.taskapi(name, large_url, args.workers, self.work_dir,
+                                                              args.threads)
+        return plan
+
+    def log_in(self, key, email):
+        return client.login(self.servers[key].url, email, database.BENCH_PASSWORD)
+
+    def check_equal_output(self):
+        taskapi = equality.over_http(self.servers["taskapi"].url)
+        for key in [key for key in self.servers if key.startswith("ref-")]:
+            try:
+                equality.check(taskapi, equality.over_http(self.servers[key].url), self.tokens["reader"],
+                               self.tokens["writer"], self.databases["task_ids"])
+            except equality.MismatchError as mismatch:
+                raise SystemExit(f"taskapi and the reference ({key}) answer differently, so comparing them would "
+                                 f"mean nothing; make bench/reference_app.py answer as taskapi does.\n{mismatch}"
+                                 ) from None
+            log(f"{self.name}: {key} answers list, one task, create and PATCH exactly as taskapi does")
+
+    def start_proxy(self):
+        """The delaying proxy on the load core, its one-way delay tuned until SELECT 1 takes --rtt-ms."""
+        one_way = self.args.rtt_ms / 2
+        for _ in range(4):
+            self.stop_proxy()
+            self.proxy_port = servers.free_port()
+            self.proxy = subprocess.Popen(
+                ["taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.delay_proxy", "--port",
+                 str(self.proxy_port), "--target", str(self.cluster.port), "--one-way-ms", f"{one_way:.4f}"],
+                cwd=servers.ROOT)
+            proxied = self.cluster.admin_url.replace(f":{self.cluster.port}/", f":{self.proxy_port}/")
+            for _attempt in range(100):
+                try:
+                    self.rtt_ms = postgres.round_trip_ms(proxied)
+                    break
+                except psycopg2.OperationalError:
+                    time.sleep(0.05)
+            else:
+                raise RuntimeError("the delaying proxy did not pass connections on to PostgreSQL")
+            # The proxy's own work and the wake-ups after each wait add to the delay asked for.
+            if abs(self.rtt_ms - self.args.rtt_ms) < 0.05 * self.args.rtt_ms:
+                break
+            one_way = max(0.0, one_way - (self.rtt_ms - self.args.rtt_ms) / 2)
+        self.one_way_ms = one_way
+
+    def stop_proxy(self):
+        if self.proxy is not None:
+            self.proxy.terminate()
+            self.proxy.wait()
+            self.proxy = None
+
+    def cases(self, tag):
+        """Case name → (server, script), taskapi and both references interleaved per operation."""
+        common = scripts(self.tokens, self.databases["task_ids"], tag)
+        found = {}
+        for operation in OPERATIONS:
+            if operation in self.args.cases:
+                for key in COMPARED:
+                    found[f"{key} {operation}"] = Case(f"{key} {operation}", self.servers[key], common[operation])
+        if "bare" in self.servers:
+            found["bare"] = Case("bare", self.servers["bare"], common["bare"])
+        if self.name == "cpu" and "login" in self.args.cases:
+            found["taskapi login"] = Case("taskapi login", self.servers["taskapi"], common["login"])
+        if "taskapi-1m" in self.servers:
+            large = scripts({**self.tokens, "reader": self.tokens["large"]}, self.databases["task_ids"], tag)
+            found["taskapi-1m list"] = Case("taskapi-1m list", self.servers["taskapi-1m"], large["list"])
+        return found
+
+    def tear_down(self):
+        for server in self.servers.values():
+            server.stop()
+        self.stop_proxy()
 
 
 def drain(server):
@@ -117,83 +248,95 @@ def drain(server):
     Otherwise that work runs on the server core during the next case's first second and shows in its p99.
     Any answer will do (the references have no /health/live): it is queued behind the rest.
     """
-    servers.get_status(server.port, "/health/live", timeout=60)
+    client.status_of(server.url, "/health/live", timeout=60)
 
 
-def measure(args, cases, work_dir):
-    results = {name: [] for name in cases}
-    for name, (server, script) in cases.items():
-        loadgen.run(server.url, script, work_dir / f"{name}.lua", args.warmup, args.connections)
-        drain(server)
+def measured_processes(cluster, server):
+    """gunicorn's process group and the PostgreSQL backends serving it."""
+    return server.processes() + cluster.backends(server.application_name)
+
+
+def run_case(regime, case, seconds, run_number):
+    """One wrk run of `case`, with the CPU its server and backends used meanwhile."""
+    script_path = regime.work_dir / f"{regime.name}-{case.name.replace(' ', '-')}-{run_number}.lua"
+    before = cpu.snapshot(measured_processes(regime.cluster, case.server))
+    result = loadgen.run(case.server.url, case.script, script_path, seconds, regime.args.connections, LOAD_CORE)
+    after = cpu.snapshot(set(before) | set(measured_processes(regime.cluster, case.server)))
+    drain(case.server)
+    result.cpu_ms_per_request = 1000 * cpu.used(before, after) / max(result.requests, 1)
+    return result
+
+
+def measure(regime):
+    args = regime.args
+    results = {}
+    for name, case in regime.cases("warm").items():
+        run_case(regime, case, args.warmup, 0)
+        results[name] = []
     for round_number in range(1, args.rounds + 1):
-        for name, (server, script) in cases.items():
-            result = loadgen.run(server.url, script, work_dir / f"{name}.lua", args.duration, args.connections)
-            drain(server)
+        for name, case in regime.cases(f"r{round_number}").items():
+            result = run_case(regime, case, args.duration, round_number)
             results[name].append(result)
-            log(f"round {round_number} {name}: {result.requests_per_second:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-                f"p99 {result.p99_ms:.1f} ms, errors {result.non_2xx}+{result.socket_errors}")
+            log(f"{regime.name} round {round_number} {name}: {result.requests_per_second:.0f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                f"CPU {result.cpu_ms_per_request:.2f} ms/req, errors {result.non_2xx}+{result.socket_errors}")
     return results
+
+
+def run_regime(name, args, cluster, databases, work_dir, extras):
+    regime = Regime(name, args, cluster, databases, work_dir)
+    try:
+        regime.set_up()
+        if name == "cpu":
+            extras["start_seconds"] = regime.servers["taskapi"].start_seconds
+        results = measure(regime)
+        if name == "cpu":
+            for server in regime.servers.values():  # RSS once each worker has answered everything it accepted
+                drain(server)
+            extras["rss_mib"] = {key: server.worker_rss_mib() for key, server in regime.servers.items()}
+        return {"results": results, "rtt_ms": regime.rtt_ms, "core": regime.cluster.core,
+                "one_way_ms": regime.one_way_ms}
+    finally:
+        regime.tear_down()
 
 
 def main():
     args = parse_args()
-    loadgen.require_wrk()
-    if shutil.which("taskset") is None:
-        raise SystemExit("taskset is missing: `apt-get install -y util-linux`")
+    require_tools()
     from taskapi.auth.passwords import hash_password, hasher
 
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
     password_hash = hash_password(database.BENCH_PASSWORD)
-    databases, running = [], []
+    cluster = postgres.Cluster(servers.free_port())  # on any core while seeding; each regime places it
+    regimes, extras = {}, {}
     try:
-        small, task_ids = prepare_database(args, "10k", 1, password_hash, work_dir)
-        databases.append(small)
-        large = None
-        if not args.no_scaling:
-            large, _ = prepare_database(args, "1m", args.large_tasks_per_user, password_hash, work_dir)
-            databases.append(large)
-        main_server = servers.taskapi("taskapi", small.url, args.workers, work_dir)
-        running.append(main_server.start())
-        start_seconds = main_server.start_seconds
-        log(f"taskapi: Popen to first 200 on /health in {start_seconds:.2f} s")
-        ref = servers.reference("reference", "reference_app", small.url, work_dir)
-        bare = servers.reference("bare", "bare_app", small.url, work_dir)
-        running += [ref.start(), bare.start()]
-        large_server = None
-        if large is not None:
-            large_server = servers.taskapi("taskapi-1m", large.url, args.workers, work_dir)
-            running.append(large_server.start())
-        cases = cases_for(main_server, ref, bare, large_server, task_ids)
-        wanted = args.cases.split(",")
-        cases = {name: case for name, case in cases.items() if name in wanted}
-        results = measure(args, cases, work_dir)
-        for server in running:  # RSS once each worker has answered everything it accepted
-            drain(server)
-        rss = main_server.worker_rss_mib()
-        rss_by_server = {server.name: server.worker_rss_mib() for server in running}
+        cluster.start()
+        small, task_ids = prepare_database(cluster, "10k", 1, password_hash, args, work_dir)
+        databases = {"small": small, "task_ids": task_ids}
+        if "list-1m" in args.cases and "cpu" in args.regimes:
+            databases["large"], _ = prepare_database(cluster, "1m", args.large_tasks_per_user, password_hash, args,
+                                                     work_dir)
+        for name in args.regimes:
+            regimes[name] = run_regime(name, args, cluster, databases, work_dir, extras)
     finally:
-        for server in running:
-            server.stop()
-        for db in databases:
-            db.drop()
+        cluster.stop()
 
-    summary = report.medians(results)
+    summaries = {name: report.medians(regime["results"]) for name, regime in regimes.items()}
     print(f"\nMachine: {machine()}")
-    print(f"Method: server on core 0 (taskset -c 0), wrk -t1 -c{args.connections} on core 1; {args.rounds} rounds of "
-          f"{args.duration} s per case, interleaved, after {args.warmup} s of warm-up each; medians over rounds.")
-    print(f"taskapi: WEB_CONCURRENCY={args.workers}; argon2id m={hasher.memory_cost} KiB, t={hasher.time_cost}, "
-          f"p={hasher.parallelism}\n")
-    print(report.table(summary, DESCRIPTIONS))
-    print("\nWorker RSS after the run (MiB): " + ", ".join(
-        f"{name} {' '.join(f'{value:.1f}' for value in values)}" for name, values in rss_by_server.items()))
-    print(f"taskapi process start (Popen of gunicorn) to first 200 on /health: {start_seconds:.2f} s\n")
-    if {"list", "reference_list", "bare", "login"} <= summary.keys():
-        ratio = report.ratios(summary)
-        print("\n".join(f"- {name}: {value:.2f}" for name, value in ratio.items()) + "\n")
-        print(report.targets(summary, ratio, rss, start_seconds, server_cores=1))
+    print(f"Method: {args.rounds} rounds of {args.duration} s per case, interleaved, after {args.warmup} s of warm-up "
+          f"each; wrk -t1 -c{args.connections} on core {LOAD_CORE}; medians over rounds. taskapi: "
+          f"WEB_CONCURRENCY={args.workers}, GUNICORN_THREADS={args.threads or 'default'}; argon2id "
+          f"m={hasher.memory_cost} KiB, t={hasher.time_cost}, p={hasher.parallelism}.")
+    for name, regime in regimes.items():
+        print("\n" + report.regime_heading(name, regime))
+        print(report.table(summaries[name]))
+        print("\n" + report.comparison(summaries[name]))
+    print("\n" + report.extras(summaries, extras))
+    print("\n" + report.targets(summaries, extras, server_cores=1))
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": summary, "rss_mib": rss_by_server,
-                                               "start_seconds": start_seconds}, indent=2))
+        Path(args.json).write_text(json.dumps({"summaries": summaries, "extras": extras,
+                                               "rtt_ms": {name: r["rtt_ms"] for name, r in regimes.items()}},
+                                              indent=2))
     shutil.rmtree(work_dir, ignore_errors=True)
 
 

@@ -1,6 +1,5 @@
-"""Servers under test: taskapi as the Procfile runs it, and the two references, each pinned to one core."""
+"""Servers under test: taskapi as the Procfile runs it, the reference and bare Flask, each on the server core."""
 
-import http.client
 import os
 import shlex
 import socket
@@ -9,29 +8,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from bench import cpu
+from bench.client import status_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
 SECRET = "bench-secret-" + "x" * 40
 SERVER_CORE = "0"
+LOAD_CORE = "1"
 
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def get_status(port, path, headers=None, timeout=2.0):
-    """The HTTP status of one GET, or None when nothing answers yet."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        return connection.getresponse().status
-    except OSError:
-        return None
-    finally:
-        connection.close()
 
 
 def rss_mib(pid):
@@ -42,15 +34,20 @@ def rss_mib(pid):
     return None
 
 
+def with_application_name(database_url, name):
+    """The URL with ?application_name=…, so the database's backends serving one server can be found."""
+    return urlunsplit(urlsplit(database_url)._replace(query=f"application_name={name}"))
+
+
 class Server:
-    """One gunicorn, started with `taskset -c 0`, its output kept in a log file."""
+    """One gunicorn in a process group of its own, started with `taskset -c 0`, its output kept in a log file."""
 
     def __init__(self, name, command, env, log_dir, ready_path, cwd=ROOT, ready_any_status=False):
         self.name = name
         self.cwd = cwd
         self.ready_any_status = ready_any_status
         self.port = free_port()
-        self.command = command
+        self.command = command.format(port=self.port)
         self.env = {**env, "PORT": str(self.port)}
         self.log_path = Path(log_dir) / f"{name}.log"
         self.ready_path = ready_path
@@ -60,6 +57,10 @@ class Server:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def application_name(self):
+        return f"bench-{self.name}"
 
     def start(self, timeout=60):
         """Popen gunicorn, then poll until the first 200 on the ready path; records the time it took."""
@@ -72,7 +73,7 @@ class Server:
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see {self.log_path}")
-            status = get_status(self.port, self.ready_path, timeout=0.5)
+            status = status_of(self.url, self.ready_path, timeout=0.5)
             if status == 200 or (status is not None and self.ready_any_status):
                 self.start_seconds = time.perf_counter() - started
                 return self
@@ -85,6 +86,10 @@ class Server:
 
     def worker_rss_mib(self):
         return [rss_mib(pid) for pid in self.worker_pids()]
+
+    def processes(self):
+        """gunicorn's master and workers: the process group start_new_session gave it."""
+        return cpu.group_members(self.process.pid)
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -100,13 +105,13 @@ def venv_env(**extra):
     """A clean environment whose PATH starts with this interpreter's bin (gunicorn, flask)."""
     path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     home = os.environ.get("HOME", tempfile.gettempdir())
-    return {"PATH": path, "HOME": home, **{name: str(value) for name, value in extra.items()}}
+    return {"PATH": path, "HOME": home, **{name: str(value) for name, value in extra.items() if value is not None}}
 
 
-def taskapi_env(database_url, workers):
+def taskapi_env(database_url, workers, threads=None):
     """Production variables, as a PaaS would set them; rate limits raised so login can be measured."""
     return venv_env(TASKAPI_ENV="production", DATABASE_URL=database_url, SECRET_KEY=SECRET, JWT_SECRET_KEY=SECRET,
-                    WEB_CONCURRENCY=workers, AUTH_RATE_LIMIT="100000000 per minute",
+                    WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
                     JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
 
@@ -118,16 +123,21 @@ def release(database_url, log_dir):
                        check=True)
 
 
-def taskapi(name, database_url, workers, log_dir):
-    return Server(name, PROCFILE["web"], taskapi_env(database_url, workers), log_dir, "/health")
+def taskapi(name, database_url, workers, log_dir, threads=None):
+    """taskapi exactly as the Procfile's web line starts it (gunicorn.conf.py and all)."""
+    server = Server(name, PROCFILE["web"], {}, log_dir, "/health")
+    server.env.update(taskapi_env(with_application_name(database_url, server.application_name), workers, threads))
+    return server
 
 
-def reference(name, module, database_url, log_dir):
-    """A bench app under gunicorn with one sync worker and no access log, like taskapi's.
+# gunicorn's two thread models: one request at a time, or taskapi's default of four threads.
+THREAD_MODELS = {"sync": "--workers 1", "gthread": "--workers 1 --threads 4 --worker-class gthread"}
 
-    Run from bench/, so gunicorn does not pick up the repository's gunicorn.conf.py.
-    """
-    env = venv_env(DATABASE_URL=database_url, JWT_SECRET_KEY=SECRET)
-    server = Server(name, "", env, log_dir, "/api/v1/tasks", cwd=ROOT / "bench", ready_any_status=True)
-    server.command = f"gunicorn --workers 1 --bind 127.0.0.1:{server.port} {module}:app"
+
+def bench_app(name, module, database_url, log_dir, thread_model):
+    """An app of bench/ under gunicorn, run from bench/ so that it does not read taskapi's gunicorn.conf.py."""
+    command = f"gunicorn {THREAD_MODELS[thread_model]} --bind 127.0.0.1:{{port}} '{module}:create_app()'"
+    server = Server(name, command, {}, log_dir, "/api/v1/tasks", cwd=ROOT / "bench", ready_any_status=True)
+    server.env.update(venv_env(DATABASE_URL=with_application_name(database_url, server.application_name),
+                               JWT_SECRET_KEY=SECRET))
     return server

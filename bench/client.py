@@ -1,0 +1,52 @@
+"""One HTTP request to a server under test, without wrk: for logins, checks and draining."""
+
+import http.client
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict  # names in lower case
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
+
+
+def call(url, method, path, headers=None, body=None, timeout=30.0):
+    """Send one request to `url` (http://host:port) and read the whole answer."""
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=timeout)
+    headers = dict(headers or {})
+    if body is not None:
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    try:
+        connection.request(method, path, body, headers)
+        response = connection.getresponse()
+        return Answer(response.status, {name.lower(): value for name, value in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def status_of(url, path, timeout=2.0):
+    """The status of one GET, or None while nothing answers."""
+    try:
+        return call(url, "GET", path, timeout=timeout).status
+    except OSError:
+        return None
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(url, email, password):
+    """An access token from taskapi's login."""
+    answer = call(url, "POST", "/api/v1/auth/login", body={"email": email, "password": password})
+    if answer.status != 200:
+        raise RuntimeError(f"login as {email}: {answer.status} {answer.body[:200]!r}")
+    return answer.json()["access_token"]
