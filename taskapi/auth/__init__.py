@@ -31,6 +31,7 @@ def _init_jwt(app):
         JWT_COOKIE_CSRF_PROTECT=False,  # tokens travel in headers only: no csrf claim
     )
     jwt.init_app(app)
+    jwt.decode_key_loader(tokens.decode_key)
     jwt.token_in_blocklist_loader(tokens.load_user_and_check_revoked)
     jwt.user_lookup_loader(tokens.lookup_user)
     # Every failure of the extension goes through these, so none of its own

@@ -15,12 +15,13 @@ DISABLED = ("account_disabled", "This account is disabled.")
 
 
 def find_by_email(email):
-    return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    """The user of an address as the schemas normalise it (trimmed, NFKC, lowercase), or None."""
+    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
 def create_user(email, password, name="", role=Role.user):
     """Add a user to the transaction; 409 email_taken when the address is in use (races included)."""
-    user = User(email=email.strip().lower(), name=name, password_hash=hash_password(password), role=role)
+    user = User(email=email, name=name, password_hash=hash_password(password), role=role)
     db.session.add(user)
     try:
         db.session.flush()
@@ -47,9 +48,7 @@ def login(email, password):
     attempt = throttle.check(email)
     user = find_by_email(email)
     if attempt.retry_after is not None:
-        events.record("login_throttled", user.id if user else None)
-        db.session.commit()
-        raise ApiError(429, headers={"Retry-After": str(attempt.retry_after)})
+        raise _throttled(user.id if user else None, attempt)
     if not verify_password(user.password_hash if user else None, password):
         # Stored (without a user) for unknown addresses too, so both failures cost one write.
         events.record("login_failed", user.id if user else None)
@@ -67,9 +66,21 @@ def login(email, password):
     return pair
 
 
+def _throttled(user_id, attempt):
+    events.record("login_throttled", user_id)
+    db.session.commit()
+    return ApiError(429, headers={"Retry-After": str(attempt.retry_after)})
+
+
 def check_password(user, password):
+    """A signed-in user's password check (password change, deletion): it counts in the login throttle,
+    so a stolen access token buys no more guesses than a login form."""
+    attempt = throttle.check(user.email)
+    if attempt.retry_after is not None:
+        raise _throttled(user.id, attempt)
     if not verify_password(user.password_hash, password):
         raise ApiError(401, *INVALID_CREDENTIALS)
+    throttle.succeeded(attempt)
 
 
 def update_profile(user, changes):

@@ -11,7 +11,7 @@ from taskapi.auth import accounts, reset
 from taskapi.auth import events as event_rules
 from taskapi.auth import tokens as token_rules
 from taskapi.auth.models import Role, User
-from taskapi.auth.schemas import EmailSchema, RegisterSchema
+from taskapi.auth.schemas import EmailSchema, RegisterSchema, normalise_email
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 
@@ -65,7 +65,7 @@ def create_user(email, name, admin):
 
 
 def _user(email):
-    user = accounts.find_by_email(email)
+    user = accounts.find_by_email(normalise_email(email))
     if user is None:
         raise click.ClickException(f"No account with the email {email}.")
     return user

@@ -1,7 +1,7 @@
 """/api/v1/auth: register, login, refresh, logout, profile, password, reset, sessions, events, export, deletion."""
 
 from flask import current_app
-from flask_jwt_extended import current_user, get_jwt
+from flask_jwt_extended import current_user, get_jwt, get_jwt_identity
 
 from taskapi.api import Blueprint
 from taskapi.auth import accounts, events, export, reset, tokens, user_sessions
@@ -32,6 +32,18 @@ def auth_rate_limit():
 
 
 rate_limited = limiter.limit(auth_rate_limit)
+
+
+def _signed_in_user():
+    return f"user:{get_jwt_identity()}"
+
+
+def password_checks_limited(view):
+    """AUTH_RATE_LIMIT per client address and per user on routes that check a signed-in user's password.
+
+    Below @blp.authenticated(): the user is known by the time the limits are counted.
+    """
+    return rate_limited(limiter.limit(auth_rate_limit, key_func=_signed_in_user)(view))
 
 
 @blp.post("/register")
@@ -95,9 +107,10 @@ def update_me(data):
 
 @blp.post("/password")
 @blp.authenticated()
+@password_checks_limited
 @blp.body(PasswordChangeSchema)
 @blp.response(204)
-@blp.errors(500, 503)
+@blp.errors(429, 500, 503)
 def change_password(data):
     """Change the password; every session ends."""
     accounts.change_password(current_user, data["current_password"], data["new_password"])
@@ -105,9 +118,10 @@ def change_password(data):
 
 @blp.delete("/me")
 @blp.authenticated()
+@password_checks_limited
 @blp.body(DeleteAccountSchema)
 @blp.response(204)
-@blp.errors(500, 503)
+@blp.errors(429, 500, 503)
 def delete_me(data):
     """Delete the account and all its tasks."""
     accounts.delete_account(current_user, data["password"])

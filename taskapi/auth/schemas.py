@@ -1,6 +1,8 @@
 """Request and response bodies of /api/v1/auth."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+import unicodedata
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
@@ -18,14 +20,29 @@ def Password(**kwargs):  # noqa: N802 - a field factory reads like a field class
     return Text(required=True, validate=[validate.Length(8, 128), _not_blank], load_only=True, **kwargs)
 
 
+# Control, format (zero-width and direction marks), private-use, surrogate, unassigned, and space
+# characters: invisible or look-alike inside an address, so one address could pose as another.
+HIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zs", "Zl", "Zp"}
+
+
+def normalise_email(email):
+    """Trimmed, NFKC (a fullwidth 'ｖ' is a 'v'), lowercase: one account per address however it is typed."""
+    return unicodedata.normalize("NFKC", email.strip()).lower()
+
+
 class EmailSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
 
     @pre_load
     def normalise_email(self, data, **kwargs):
         if isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip().lower()}
+            data = {**data, "email": normalise_email(data["email"])}
         return data
+
+    @validates("email")
+    def no_hidden_characters(self, value, **kwargs):
+        if any(unicodedata.category(character) in HIDDEN_CATEGORIES for character in value):
+            raise ValidationError("Must not contain invisible or control characters.")
 
 
 class RegisterSchema(EmailSchema):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import ExpiredSignatureError, PyJWTError
+from jwt.exceptions import ExpiredSignatureError, InvalidTokenError, PyJWTError
 from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,41 @@ TOKEN_ERRORS = {
     "token_revoked": "The token has been revoked.",
     "wrong_token_type": "The wrong type of token was given.",
 }
+
+
+MAX_ID = 2**31 - 1
+LATEST_EXPIRY = 253402300799  # 9999-12-31: later cannot be a datetime
+TOKEN_TYPES = ("access", "refresh")
+
+
+def _integer(value, lowest, highest):
+    return isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest
+
+
+def claims_problem(payload):
+    """What is wrong with a token's claims, or None: every claim this service relies on, present and sane."""
+    if not (isinstance(payload.get("jti"), str) and 1 <= len(payload["jti"]) <= 64):
+        return "jti"
+    if not _integer(payload.get("exp"), 1, LATEST_EXPIRY):
+        return "exp"
+    if payload.get("type") not in TOKEN_TYPES:
+        return "type"
+    sub = payload.get("sub")
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and 1 <= int(sub) <= MAX_ID):
+        return "sub"
+    for claim, lowest in ((SESSION_CLAIM, 1), (GENERATION_CLAIM, 0)):
+        if claim in payload and not _integer(payload[claim], lowest, MAX_ID):
+            return claim
+    return None
+
+
+def decode_key(jwt_header, unverified_payload):
+    """jwt's decode key callback, which alone sees the claims as sent: a token missing one, or with an
+    impossible value, is invalid before anything reads it (the extension would fill in `type` and `jti`)."""
+    problem = claims_problem(unverified_payload)
+    if problem is not None:
+        raise InvalidTokenError(f"bad {problem} claim")
+    return current_app.config["JWT_SECRET_KEY"]
 
 
 def token_error(code):
@@ -70,12 +105,7 @@ def load_user_and_check_revoked(jwt_header, jwt_payload):
     request costs exactly one round trip for its token. Tokens without a session
     (issued before sessions existed) are refused.
     """
-    try:
-        user_id = int(jwt_payload["sub"])
-    except (KeyError, TypeError, ValueError):
-        g.token_user = None
-        return False
-    params = {"user_id": user_id, "jti": jwt_payload["jti"], "sid": jwt_payload.get(SESSION_CLAIM)}
+    params = {"user_id": int(jwt_payload["sub"]), "jti": jwt_payload["jti"], "sid": jwt_payload.get(SESSION_CLAIM)}
     row = db.session.execute(USER_AND_REVOCATION, params).first()
     if row is None:
         g.token_user = None  # unknown user: the lookup callback answers token_invalid

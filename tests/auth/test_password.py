@@ -3,7 +3,7 @@
 import pytest
 
 from tests.auth.conftest import AUTH, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.conftest import PASSWORD, assert_error, bearer, register
 
 NEW = "a brand new password"
 
@@ -99,3 +99,40 @@ def test_password_change_needs_an_access_token(client, user):
     assert_error(client.post(f"{AUTH}/password", json={"current_password": PASSWORD, "new_password": NEW}),
                  401, "token_missing")
     assert_error(change(client, user["refresh_token"]), 401, "wrong_token_type")
+
+
+# -- guessing behind a stolen access token ------------------------------------------
+
+
+def test_wrong_current_passwords_count_in_the_login_throttle(make_app):
+    app = make_app(LOGIN_FAILURE_LIMIT=3)
+    client = app.test_client()
+    pair = register(client)
+    for _ in range(3):
+        assert_error(change(client, pair["access_token"], current="a wrong guess"), 401, "invalid_credentials")
+    throttled = change(client, pair["access_token"])  # the right password no longer gets checked
+    assert_error(throttled, 429, "rate_limited")
+    assert int(throttled.headers["Retry-After"]) > 890
+    assert_error(login(client), 429, "rate_limited")  # the same count as the login form's
+    assert login(client, password=PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("path, method, body", [
+    (f"{AUTH}/password", "post", {"current_password": "a wrong guess", "new_password": NEW}),
+    (f"{AUTH}/me", "delete", {"password": "a wrong guess"}),
+])
+def test_password_checks_are_rate_limited_per_user_and_per_client_address(make_app, path, method, body):
+    app = make_app(AUTH_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    first, second = register(client), register(client, email="bob@example.com")
+    send = getattr(client, method)
+    for _ in range(2):
+        assert send(path, json=body, headers=bearer(first["access_token"]),
+                    environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
+    # Same user from another address: the per-user limit.
+    limited = send(path, json=body, headers=bearer(first["access_token"]), environ_base={"REMOTE_ADDR": "198.51.100.2"})
+    assert_error(limited, 429, "rate_limited")
+    # Another user from the first address: the per-address limit.
+    limited = send(path, json=body, headers=bearer(second["access_token"]),
+                   environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    assert_error(limited, 429, "rate_limited")

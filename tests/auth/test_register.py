@@ -156,3 +156,22 @@ def test_unknown_field_is_422(app, client):
 def test_register_needs_a_body(app, client):
     assert_error(client.post(f"{AUTH}/register"), 400, "bad_request")
     assert count(app, User) == 0
+
+
+# -- look-alike and invisible characters ------------------------------------------
+
+
+def test_a_fullwidth_address_is_the_same_account(app, client):
+    post(client, email="victim@example.com")
+    response = client.post(f"{AUTH}/register", json={"email": "ｖｉｃｔｉｍ@example.com", "password": PASSWORD})
+    assert_error(response, 409, "email_taken")
+    assert count(app, User) == 1
+    assert client.post(f"{AUTH}/login", json={"email": "ｖictim@EXAMPLE.com", "password": PASSWORD}).status_code == 200
+
+
+@pytest.mark.parametrize("email", ["victim@example.com\u200b", "vic\u200btim@example.com", "victim\u202e@example.com",
+                                   "vic\u00adtim@example.com", "vic\u0007tim@example.com"])
+def test_an_address_with_invisible_characters_is_422(app, client, email):
+    response = client.post(f"{AUTH}/register", json={"email": email, "password": PASSWORD})
+    assert "email" in assert_error(response, 422, "validation_error")["errors"]["json"]
+    assert count(app, User) == 0

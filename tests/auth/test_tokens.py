@@ -182,3 +182,39 @@ def test_password_change_on_one_instance_holds_on_another(make_app):
     assert a.post(f"{AUTH}/password", json=body, headers=bearer(pair["access_token"])).status_code == 204
     assert_error(me(b, pair["access_token"]), 401, "token_revoked")
     assert_error(b.post(f"{AUTH}/refresh", headers=bearer(pair["refresh_token"])), 401, "token_revoked")
+
+
+# -- claims are enforced, whatever the signature -----------------------------------
+
+
+def without(payload, claim):
+    return {key: value for key, value in payload.items() if key != claim}
+
+
+@pytest.mark.parametrize("claim", ["jti", "exp", "type", "sub"])
+def test_a_token_missing_a_claim_is_token_invalid(app, client, user, claim):
+    forged = sign(app, without(claims(user["access_token"]), claim))
+    assert_error(me(client, forged), 401, "token_invalid")
+
+
+@pytest.mark.parametrize("claim, value", [
+    ("type", "admin"), ("type", None), ("jti", "x" * 100), ("jti", ""), ("jti", 7), ("exp", 1e30),
+    ("exp", 10**20), ("exp", "soon"), ("exp", True), ("sub", "1e3"), ("sub", str(2**40)), ("sub", 1),
+    ("sid", "1"), ("sid", 2**40), ("gen", -1), ("gen", 1.5),
+])
+def test_a_claim_with_an_impossible_value_is_token_invalid(app, client, user, claim, value):
+    forged = sign(app, {**claims(user["access_token"]), claim: value})
+    assert_error(me(client, forged), 401, "token_invalid")
+
+
+@pytest.mark.parametrize("claim, value", [("jti", None), ("jti", "x" * 100), ("exp", 1e30), ("type", "other")])
+def test_logout_never_fails_on_a_claim_of_the_refresh_token_given(app, client, user, claim, value):
+    forged = sign(app, {**claims(user["refresh_token"]), claim: value})
+    response = client.post(f"{AUTH}/logout", json={"refresh_token": forged}, headers=bearer(user["access_token"]))
+    assert "refresh_token" in assert_error(response, 422, "validation_error")["errors"]["json"]
+    assert me(client, user["access_token"]).status_code == 200  # nothing ended
+
+
+def test_a_refresh_token_with_an_impossible_claim_is_token_invalid(app, client, user):
+    forged = sign(app, {**claims(user["refresh_token"]), "exp": 1e30})
+    assert_error(client.post(f"{AUTH}/refresh", headers=bearer(forged)), 401, "token_invalid")
