@@ -12,6 +12,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def _security_headers(response):
@@ -19,7 +20,7 @@ def _security_headers(response):
     if request.path.startswith("/api/v1/auth"):
         response.headers["Cache-Control"] = "no-store"
     if current_app.config["HSTS"]:
-        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        response.headers["Strict-Transport-Security"] = HSTS
     return response
 
 
