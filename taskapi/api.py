@@ -97,13 +97,21 @@ class Blueprint(_Blueprint):
         return decorator
 
     def body(self, schema, **kwargs):
-        """Parse a JSON body with `schema`, documenting 400/413/415 with its 422."""
+        """Parse a JSON body with `schema`, documenting 400/408/413/415 with its 422."""
 
         def decorator(func):
             func = self.arguments(schema, **kwargs)(func)
-            return self.errors(400, 413, 415)(func)
+            # 408: a body is what a client may be slow to send (gunicorn_worker.py answers it).
+            return self.errors(400, 408, 413, 415)(func)
 
         return decorator
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """flask-smorest's arguments; query parameters also document 414 (the request line's limit)."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "query":
+            return decorator
+        return lambda func: self.errors(414)(decorator(func))
 
 
 class Api(_Api):

@@ -69,3 +69,19 @@ def test_operations_list_their_statuses_and_a_summary(spec):
 )
 def test_route_specific_statuses(spec, path, method, statuses):
     assert statuses <= set(spec["paths"][path][method]["responses"])
+
+
+HTTP_NAMES = {"408": "REQUEST_TIMEOUT", "414": "REQUEST_URI_TOO_LONG"}
+
+
+def test_408_and_414_are_listed_where_the_service_can_answer_them(spec):
+    # 408: an operation with a body (the part a client is slow to send); 414: one with query parameters.
+    for path, method, operation in _operations(spec):
+        statuses = set(operation["responses"])
+        assert ("408" in statuses) == ("requestBody" in operation), (path, method)
+        has_query = any(parameter["in"] == "query" for parameter in operation.get("parameters", []))
+        assert ("414" in statuses) == has_query, (path, method)
+        for status in {"408", "414"} & statuses:
+            assert operation["responses"][status] == {"$ref": f"#/components/responses/{HTTP_NAMES[status]}"}
+    assert "414" in spec["paths"]["/api/v1/tasks"]["get"]["responses"]
+    assert "408" in spec["paths"]["/api/v1/tasks"]["post"]["responses"]
