@@ -147,6 +147,12 @@ def check_body():
         raise ApiError(413)
     if not request.is_json:
         raise ApiError(415)
+    if request.content_length is None and limit is not None:
+        # A chunked body's length is known once it is read. Werkzeug stops reading at the limit and
+        # hands over what it read as if it were all; one byte more tells a body over the limit.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise ApiError(413)
 
 
 docs_assets = FlaskBlueprint("docs_assets", __name__)

@@ -9,9 +9,10 @@ from urllib.parse import quote
 
 import requests
 
-from tests.e2e.helpers import TASKS, TIMEOUT, Client, query
+from tests.e2e.helpers import TASKS, TIMEOUT, Client, assert_error, query
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+MAX_BODY = 64 * 1024
 
 
 class RawAnswer:
@@ -135,6 +136,30 @@ def test_a_request_line_just_over_the_limit_is_414_and_one_at_it_is_served(serve
     assert len(served) == 32 * 1024
     assert exchange(server, served + b"\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
     exchange(server, line + b"\r\nHost: x\r\n\r\n").envelope(414, "uri_too_long")
+
+
+def chunks_of(body, size=8192):
+    for at in range(0, len(body), size):
+        yield body[at : at + size]
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_stores_nothing(server, database):
+    api = Client(server)
+    user_id = api.register()["user"]["id"]
+    headers = {"Content-Type": "application/json"}
+    for size in (MAX_BODY + 1, 4 * MAX_BODY):
+        body = b'{"title": "Cut short"}'
+        body += b" " * (size - len(body))  # still one valid JSON object, whole
+        response = api.post(TASKS, data=chunks_of(body), headers=headers)
+        assert_error(response, 413, "payload_too_large")
+        assert response.headers["Connection"] == "close"
+    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(0,)]
+
+    at_limit = b'{"title": "Whole"}'
+    at_limit += b" " * (MAX_BODY - len(at_limit))
+    response = api.post(TASKS, data=chunks_of(at_limit, 1000), headers=headers)
+    assert response.status_code == 201, response.text
+    assert query(database, "SELECT title FROM tasks WHERE user_id = %s", (user_id,)) == [("Whole",)]
 
 
 def test_pipelined_requests_and_expect_100_continue_are_served_in_order(server, database):
