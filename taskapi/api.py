@@ -58,6 +58,9 @@ class JsonBodyParser(FlaskParser):
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (ValueError, UnicodeError):
             raise ApiError(400, message="The request body is not valid JSON.") from None
+        except RecursionError:
+            # json recurses once per nested array or object: a few KiB of brackets exhaust the stack.
+            raise ApiError(400, message="The request body is nested too deeply.") from None
         if not isinstance(data, dict):
             raise ApiError(400, message="The request body must be a JSON object.")
         return data

@@ -1,7 +1,8 @@
-"""Bodies the parser must refuse: chunked bodies over the limit, like those with Content-Length."""
+"""JSON bodies the parser must refuse without a server error: deep nesting, chunked bodies over the limit."""
 
 import io
 import json
+import logging
 
 import pytest
 from sqlalchemy import func, select
@@ -11,11 +12,53 @@ from taskapi.tasks.models import Task
 from tests.conftest import assert_error
 
 LIMIT = 64 * 1024
+BODY_ROUTES = [("post", "/api/v1/auth/register"), ("post", "/api/v1/auth/login"), ("post", "/api/v1/tasks")]
 
 
 def tasks_count(app):
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(Task)).scalar_one()
+
+
+def nested(depth):
+    return b'{"email": ' + b"[" * depth + b"]" * depth + b', "password": "correct horse battery"}'
+
+
+def deepest_json_accepts():
+    """The deepest array nesting json.loads takes at the call depth of a request (it recurses per level)."""
+    low, high = 1, LIMIT // 2
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            json.loads(nested(middle))
+            low = middle
+        except RecursionError:
+            high = middle - 1
+    return low
+
+
+@pytest.mark.parametrize("depth", [1000, LIMIT // 2 - 64])
+@pytest.mark.parametrize("method, path", BODY_ROUTES)
+def test_deeply_nested_json_is_400_without_a_traceback(app, client, auth, caplog, method, path, depth):
+    body = nested(depth)
+    assert len(body) <= LIMIT
+    with caplog.at_level(logging.ERROR):
+        response = getattr(client, method)(path, data=body, content_type="application/json", headers=auth)
+    assert_error(response, 400, "bad_request")
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert tasks_count(app) == 0
+
+
+@pytest.mark.parametrize("method, path", BODY_ROUTES)
+def test_nesting_json_takes_at_any_depth_is_never_a_server_error(app, client, auth, method, path):
+    # json.loads here runs shallower than in a request, so it takes a little deeper nesting: every depth
+    # from a little under the deepest to the deepest is answered 400 (too deep) or 422 (not a valid field).
+    deepest = deepest_json_accepts()
+    for depth in range(deepest - 120, deepest + 1, 4):
+        response = getattr(client, method)(path, data=nested(depth), content_type="application/json",
+                                           headers=auth)
+        assert response.status_code in (400, 422), (depth, response.get_json())
+    assert tasks_count(app) == 0
 
 
 def post_chunked(client, path, body, headers):
