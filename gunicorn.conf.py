@@ -27,7 +27,12 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))  # SIG
 keepalive = 5  # seconds an idle connection stays open; it waits in the event loop, not in a thread
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
-forwarded_allow_ips = "*"  # the PaaS router is the only peer; TRUSTED_PROXIES decides what is believed
+# Only a proxy in front (TRUSTED_PROXIES) may say the scheme; without one, no client does. Behind one,
+# the app's ProxyFix reads X-Forwarded-Proto and -For, so gunicorn believes that header alone (not
+# X-Forwarded-Ssl, which routers pass through from the client) and no SCRIPT_NAME or PATH_INFO.
+forwarded_allow_ips = "*" if os.environ.get("TRUSTED_PROXIES", "").strip() not in ("", "0") else ""
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+forwarder_headers = ""
 accesslog = None  # taskapi logs each request itself, with its request id
 control_socket_disable = True  # nothing here uses gunicornc, and a PaaS home may be read-only
 # The request head: the worker answers 414 (envelope) past the request line limit, 431 past 32 KiB of

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # In a child process: the file sets process-wide variables (the metrics directory, TASKAPI_WEB_PROCESS).
@@ -49,6 +51,21 @@ def gunicorn_settings(tmp_path, **env):
     out = subprocess.run([sys.executable, "-c", SETTINGS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("trusted_proxies", [None, "", "0"])
+def test_without_a_trusted_proxy_no_client_sets_the_scheme_or_the_script_name(tmp_path, trusted_proxies):
+    env = {} if trusted_proxies is None else {"TRUSTED_PROXIES": trusted_proxies}
+    settings = gunicorn_settings(tmp_path, **env)
+    assert settings["forwarded_allow_ips"] == []
+    assert settings["forwarder_headers"] == []
+
+
+def test_behind_a_trusted_proxy_only_x_forwarded_proto_says_the_scheme(tmp_path):
+    settings = gunicorn_settings(tmp_path, TRUSTED_PROXIES="1")
+    assert settings["forwarded_allow_ips"] == ["*"]
+    assert settings["secure_scheme_headers"] == {"X-FORWARDED-PROTO": "https"}
+    assert settings["forwarder_headers"] == []
 
 
 def test_every_worker_reads_whole_requests_before_a_thread_takes_them(tmp_path):

@@ -7,9 +7,10 @@ import threading
 import time
 from urllib.parse import quote
 
+import pytest
 import requests
 
-from tests.e2e.helpers import TASKS, TIMEOUT, Client, assert_error, query
+from tests.e2e.helpers import TASKS, TIMEOUT, Client, assert_error, query, unique_email
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 MAX_BODY = 64 * 1024
@@ -187,3 +188,23 @@ def test_pipelined_requests_and_expect_100_continue_are_served_in_order(server, 
         assert sock.recv(65536).startswith(b"HTTP/1.1 201 ")
     titles = query(database, "SELECT title FROM tasks ORDER BY id")
     assert titles == [("First",), ("Second",), ("Third",)]
+
+
+SPOOFED = {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on",
+           "X-Forwarded-For": "203.0.113.9"}
+
+
+@pytest.mark.parametrize("trusted_proxies, client_address", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_no_redirect_and_the_client_address_only_from_a_trusted_proxy(start_server, trusted_proxies,
+                                                                      client_address):
+    server = start_server(TRUSTED_PROXIES=trusted_proxies)
+    api = Client(server)
+    api.register(email=unique_email())
+    response = api.get("/api//v1/tasks", headers=SPOOFED)
+    assert "Location" not in response.headers
+    assert_error(response, 404, "not_found")
+    request_id = api.sent_request_ids[-1]
+    server.stop()
+    lines = [json.loads(line) for line in server.lines]
+    access = [line for line in lines if line.get("request_id") == request_id and line.get("path")]
+    assert [line["client"] for line in access] == [client_address]
