@@ -15,23 +15,32 @@ os.environ["TASKAPI_WEB_PROCESS"] = "1"
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads overlap one request's database round trips with another's Python, and keep client
-# connections alive (a sync worker closes every connection after one request). Each thread holds at
-# most one pooled connection, within DB_POOL_SIZE + DB_MAX_OVERFLOW.
+# connections alive. Each thread holds at most one pooled connection, within DB_POOL_SIZE + DB_MAX_OVERFLOW.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's gthread worker, but its event loop reads each whole request before a thread takes it, within
+# REQUEST_READ_TIMEOUT (else 408): a slow or silent client holds no thread. Also with one thread: a sync
+# worker would wait on every client in turn.
+worker_class = "taskapi.gunicorn_worker.ThreadWorker"
+worker_connections = 1000  # per worker, idle and being read included; accepting pauses beyond
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))  # SIGTERM: finish requests in flight
-keepalive = 5  # above a PaaS router's idle timeout is its business; 5 s suits most
+keepalive = 5  # seconds an idle connection stays open; it waits in the event loop, not in a thread
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
-forwarded_allow_ips = "*"  # the PaaS router is the only peer; TRUSTED_PROXIES decides what is believed
+# Only a proxy in front (TRUSTED_PROXIES) may say the scheme; without one, no client does. Behind one,
+# the app's ProxyFix reads X-Forwarded-Proto and -For, so gunicorn believes that header alone (not
+# X-Forwarded-Ssl, which routers pass through from the client) and no SCRIPT_NAME or PATH_INFO.
+forwarded_allow_ips = "*" if os.environ.get("TRUSTED_PROXIES", "").strip() not in ("", "0") else ""
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+forwarder_headers = ""
 accesslog = None  # taskapi logs each request itself, with its request id
 control_socket_disable = True  # nothing here uses gunicornc, and a PaaS home may be read-only
-# gunicorn's default request line (4094 bytes) is shorter than valid requests: `q` alone may be 2200
-# characters, up to 26400 bytes percent-encoded, and its 414 is an HTML page, not the envelope. Finite
-# values stop at 8190 bytes, so 0: no limit from gunicorn's Python parser (1 MiB with gunicorn_h1c);
-# the PaaS router in front keeps its own.
-limit_request_line = 0
+# The request head: the worker answers 414 (envelope) past the request line limit, 431 past 32 KiB of
+# header fields; gunicorn's parser then answers 431 for a field over 8190 bytes or more than 100 fields.
+# The longest legal line is ~26 500 bytes: `q` may be 2200 characters, up to 26 400 bytes percent-encoded.
+limit_request_line = 32 * 1024
+limit_request_field_size = 8190
+limit_request_fields = 100
 
 _production = os.environ.get("TASKAPI_ENV", "production").strip().lower() in ("", "production")
 _text = {"format": "%(asctime)s %(levelname)s %(message)s"}

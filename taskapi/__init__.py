@@ -42,7 +42,10 @@ def create_app(overrides=None, environ=None):
         raise SystemExit(1) from None
     app.config.update(overrides or {})
     app.config["VERSION"] = __version__
+    # The contract has no redirects: a trailing slash is the same route, repeated slashes are no route
+    # (werkzeug would redirect to the merged path, building the URL from the client's Host header).
     app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies, the client is the N-th address from the right of X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]

@@ -59,6 +59,9 @@ class JsonBodyParser(FlaskParser):
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (ValueError, UnicodeError):
             raise ApiError(400, message="The request body is not valid JSON.") from None
+        except RecursionError:
+            # json recurses once per nested array or object: a few KiB of brackets exhaust the stack.
+            raise ApiError(400, message="The request body is nested too deeply.") from None
         if not isinstance(data, dict):
             raise ApiError(400, message="The request body must be a JSON object.")
         return data
@@ -104,13 +107,21 @@ class Blueprint(_Blueprint):
         return decorator
 
     def body(self, schema, **kwargs):
-        """Parse a JSON body with `schema`, documenting 400/413/415 with its 422."""
+        """Parse a JSON body with `schema`, documenting 400/408/413/415 with its 422."""
 
         def decorator(func):
             func = self.arguments(schema, **kwargs)(func)
-            return self.errors(400, 413, 415)(func)
+            # 408: a body is what a client may be slow to send (gunicorn_worker.py answers it).
+            return self.errors(400, 408, 413, 415)(func)
 
         return decorator
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """flask-smorest's arguments; query parameters also document 414 (the request line's limit)."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "query":
+            return decorator
+        return lambda func: self.errors(414)(decorator(func))
 
 
 def _requires_role(role):
@@ -159,6 +170,12 @@ def check_body():
         raise ApiError(413)
     if not request.is_json:
         raise ApiError(415)
+    if request.content_length is None and limit is not None:
+        # A chunked body's length is known once it is read. Werkzeug stops reading at the limit and
+        # hands over what it read as if it were all; one byte more tells a body over the limit.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise ApiError(413)
 
 
 docs_assets = FlaskBlueprint("docs_assets", __name__)

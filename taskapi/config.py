@@ -102,6 +102,8 @@ def load(instance_path, environ=None):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, environ),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 64 * 1024),
+        # gunicorn's worker (taskapi/gunicorn_worker.py): seconds a request may take to arrive, then 408.
+        "REQUEST_READ_TIMEOUT": _int(environ, "REQUEST_READ_TIMEOUT", 10),
         "CORS_ORIGINS": _origins(environ.get("CORS_ORIGINS", "" if env == "production" else dev_origins)),
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "AUTH_RATE_LIMIT": environ.get("AUTH_RATE_LIMIT") or "10 per minute",
@@ -118,8 +120,9 @@ def load(instance_path, environ=None):
     }
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
-    if config["LOGIN_FAILURE_LIMIT"] < 1:
-        raise ConfigError("LOGIN_FAILURE_LIMIT must be at least 1")
+    for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT"):
+        if config[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
         raise ConfigError("PASSWORD_RESET_URL must contain {token}, where the reset token goes")
     return config

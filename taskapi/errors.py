@@ -17,13 +17,18 @@ DEFAULTS = {
     403: ("forbidden", "You are not allowed to do this."),
     404: ("not_found", "The requested resource was not found."),
     405: ("method_not_allowed", "The method is not allowed for this resource."),
+    408: ("request_timeout", "The request was not received in time."),
     409: ("conflict", "The request conflicts with the current state."),
     412: ("precondition_failed", "The resource has changed since it was read."),
     413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request line (the URL) is too long."),
     415: ("unsupported_media_type", "The request body must be JSON (Content-Type: application/json)."),
+    417: ("expectation_failed", "The only expectation the service meets is Expect: 100-continue."),
     422: ("validation_error", "The request is not valid."),
     429: ("rate_limited", "Too many requests; retry later."),
+    431: ("headers_too_large", "The request headers are too large."),
     500: ("internal_error", "An unexpected error occurred."),
+    501: ("not_implemented", "The request uses a transfer coding the service does not support."),
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }
 
@@ -47,12 +52,17 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def api_error_response(error):
+def envelope(error, request_id):
+    """The body of an error answer."""
     body = {"status": error.status, "code": error.code, "message": error.message}
     if error.errors is not None:
         body["errors"] = error.errors
-    body["request_id"] = request_id()
-    response = jsonify(body)
+    body["request_id"] = request_id
+    return body
+
+
+def api_error_response(error):
+    response = jsonify(envelope(error, request_id()))
     response.status_code = error.status
     response.headers.update(error.headers)
     return response

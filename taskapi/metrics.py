@@ -5,16 +5,35 @@ imports prometheus_client, so every worker writes its samples to files there
 and /metrics adds them all up.
 """
 
+from flask import Request as FlaskRequest
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
 
+# The methods the service routes; gunicorn lets any 3-20 letter token through.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+
+
+class Request(FlaskRequest):
+    """Flask's request, its `method` OTHER for any method the service does not route.
+
+    The exporter labels every series by method: each new token would add series to /metrics for good.
+    Such a request is 404 or 405 whatever its method (routing reads the method from the environ).
+    """
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        if self.method not in METHODS:
+            self.method = OTHER_METHOD
+
 
 def init_app(app):
+    app.request_class = Request
     metrics = PrometheusMetrics(
         app,
         path=None,  # served by the health blueprint, so it is documented
         excluded_paths=["^/metrics"],
-        # Label by route template, not raw path, so ids don't explode cardinality.
+        # Label by route template, not raw path, so ids don't explode cardinality; unmatched: "None".
         group_by="url_rule",
         defaults_prefix="taskapi",
         # Each app has its own registry so tests can build many apps in one process.

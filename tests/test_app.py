@@ -90,3 +90,15 @@ def test_mail_settings_and_their_defaults():
 def test_bad_mail_settings_are_refused(name, value):
     with pytest.raises(config.ConfigError, match=name):
         config.load("/tmp", {"TASKAPI_ENV": "development", name: value})
+
+
+def test_request_read_timeout_is_read_from_the_environment():
+    assert config.load("/tmp", {"TASKAPI_ENV": "development"})["REQUEST_READ_TIMEOUT"] == 10
+    assert config.load("/tmp", {"TASKAPI_ENV": "development", "REQUEST_READ_TIMEOUT": "3"})["REQUEST_READ_TIMEOUT"] == 3
+
+
+@pytest.mark.parametrize("name", ["REQUEST_READ_TIMEOUT", "MAX_CONTENT_LENGTH"])
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_server_limits_must_be_positive_whole_numbers(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load("/tmp", {"TASKAPI_ENV": "development", name: value})

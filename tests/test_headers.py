@@ -75,3 +75,34 @@ def test_no_origins_configured_allows_none(make_app):
     client = make_app(CORS_ORIGINS=[]).test_client()
     response = client.get("/health/live", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def vary(response):
+    return {value.strip().lower() for value in response.headers.get("Vary", "").split(",") if value.strip()}
+
+
+@pytest.mark.parametrize("origins", [[ORIGIN], [ORIGIN, "https://app.example.com"]])
+@pytest.mark.parametrize("origin", [ORIGIN, "http://evil.example", None])
+def test_vary_origin_whenever_origins_are_configured(make_app, origins, origin):
+    # The answer depends on Origin: CORS headers for an allowed one, none for another or for none at all.
+    client = make_app(CORS_ORIGINS=origins).test_client()
+    headers = {"Origin": origin} if origin else {}
+    for response in (client.get("/health/live", headers=headers), client.get("/nope", headers=headers),
+                     client.options("/api/v1/tasks", headers={**headers, "Access-Control-Request-Method": "GET"})):
+        assert "origin" in vary(response), (origin, dict(response.headers))
+        assert response.headers.get_all("Vary") == [response.headers["Vary"]]  # one header, not repeated
+
+
+def test_no_vary_origin_without_origins(make_app):
+    client = make_app(CORS_ORIGINS=[]).test_client()
+    assert "origin" not in vary(client.get("/health/live", headers={"Origin": ORIGIN}))
+
+
+def test_vary_origin_joins_a_vary_the_answer_already_has(make_app):
+    app = make_app(CORS_ORIGINS=[ORIGIN])
+
+    @app.get("/negotiated")
+    def negotiated():
+        return "", 204, {"Vary": "Accept-Encoding"}
+
+    assert vary(app.test_client().get("/negotiated", headers={"Origin": ORIGIN})) == {"accept-encoding", "origin"}

@@ -91,3 +91,19 @@ def test_the_user_schema_has_the_role(spec):
 def test_the_export_documents_its_file_name(spec):
     headers = spec["paths"]["/api/v1/auth/me/export"]["get"]["responses"]["200"]["headers"]
     assert "Content-Disposition" in headers
+
+
+HTTP_NAMES = {"408": "REQUEST_TIMEOUT", "414": "REQUEST_URI_TOO_LONG"}
+
+
+def test_408_and_414_are_listed_where_the_service_can_answer_them(spec):
+    # 408: an operation with a body (the part a client is slow to send); 414: one with query parameters.
+    for path, method, operation in _operations(spec):
+        statuses = set(operation["responses"])
+        assert ("408" in statuses) == ("requestBody" in operation), (path, method)
+        has_query = any(parameter["in"] == "query" for parameter in operation.get("parameters", []))
+        assert ("414" in statuses) == has_query, (path, method)
+        for status in {"408", "414"} & statuses:
+            assert operation["responses"][status] == {"$ref": f"#/components/responses/{HTTP_NAMES[status]}"}
+    assert "414" in spec["paths"]["/api/v1/tasks"]["get"]["responses"]
+    assert "408" in spec["paths"]["/api/v1/tasks"]["post"]["responses"]
