@@ -1,11 +1,14 @@
 """The error envelope, and the handlers that give it to every error from every layer."""
 
 import logging
+import re
 
 from flask import jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from taskapi import metrics
 from taskapi.requestid import request_id
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ VALIDATION_MESSAGES = {
 class ApiError(Exception):
     """An error answered with the envelope: raise it from anywhere under a request."""
 
-    def __init__(self, status, code=None, message=None, errors=None, headers=None):
+    def __init__(self, status, code=None, message=None, errors=None, headers=None, cause=None):
         default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
         super().__init__(message or default_message)
         self.status = status
@@ -50,6 +53,7 @@ class ApiError(Exception):
         self.message = message or default_message
         self.errors = errors
         self.headers = headers or {}
+        self.cause = cause  # why a 503 happened: its label in /metrics
 
 
 def envelope(error, request_id):
@@ -62,6 +66,8 @@ def envelope(error, request_id):
 
 
 def api_error_response(error):
+    if error.status == 503:
+        metrics.count_unavailable(error.cause or "other")
     response = jsonify(envelope(error, request_id()))
     response.status_code = error.status
     response.headers.update(error.headers)
@@ -102,10 +108,42 @@ def handle_http_exception(exc):
     return api_error_response(ApiError(status, headers=headers))
 
 
+# The driver's words → why the database could not be used (checked in order).
+DATABASE_CAUSES = [
+    ("too_many_connections", ("too many connections", "remaining connection slots", "no more connections allowed",
+                              "pool_size")),
+    ("connect", ("could not connect", "connection refused", "could not translate host name", "timeout expired",
+                 "no route to host", "network is unreachable", "does not exist", "authentication failed")),
+    ("connection_lost", ("server closed the connection", "terminating connection", "connection already closed",
+                         "ssl connection has been closed", "server login has been failing", "connection reset",
+                         "broken pipe", "query_wait_timeout", "client_idle_timeout")),
+    ("locked", ("database is locked",)),
+]
+SECRET_IN_WORDS = re.compile(r"(password\s*=\s*)\S+", re.IGNORECASE)
+
+
+def database_cause(exc):
+    """(cause, what the driver said) for an error reaching the database: host, port and database, no password."""
+    words = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    words = SECRET_IN_WORDS.sub(r"\1***", words)[:500]
+    if isinstance(exc, PoolTimeout):
+        return "pool_timeout", words
+    lowered = words.lower()
+    for cause, signs in DATABASE_CAUSES:
+        if any(sign in lowered for sign in signs):
+            return cause, words
+    if getattr(exc, "connection_invalidated", False):
+        return "connection_lost", words
+    return "other", words
+
+
 def handle_database_unavailable(exc):
-    if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
-        log.error("database unavailable: %s", exc.__class__.__name__)
-        return api_error_response(ApiError(503))
+    if isinstance(exc, (OperationalError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
+        cause, words = database_cause(exc)
+        # The request id comes with every line; the driver's words say what an operator must look at.
+        log.error("database unavailable (%s): %s: %s", cause, exc.__class__.__name__, words,
+                  extra={"cause": cause})
+        return api_error_response(ApiError(503, cause=f"database_{cause}"))
     return handle_unexpected(exc)
 
 
@@ -118,4 +156,5 @@ def init_app(app):
     app.register_error_handler(ApiError, api_error_response)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -6,7 +6,8 @@ and /metrics adds them all up.
 """
 
 from flask import Request as FlaskRequest
-from prometheus_client import CollectorRegistry
+from flask import current_app
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_flask_exporter import PrometheusMetrics
 
 # The methods the service routes; gunicorn lets any 3-20 letter token through.
@@ -40,3 +41,11 @@ def init_app(app):
         registry=CollectorRegistry(auto_describe=True),
     )
     app.extensions["taskapi-metrics"] = metrics
+    app.extensions["taskapi-unavailable"] = Counter(
+        "taskapi_service_unavailable", "503 answers by cause (database_connect, database_pool_timeout, ...).",
+        ["cause"], registry=metrics.registry)
+
+
+def count_unavailable(cause):
+    """One more 503 answered for `cause`."""
+    current_app.extensions["taskapi-unavailable"].labels(cause).inc()

@@ -3,11 +3,12 @@
 import logging
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from taskapi.auth.models import User
 from taskapi.extensions import db
-from tests.conftest import assert_error
+from tests.conftest import assert_error, bearer
 
 
 def users_count(app):
@@ -101,3 +102,40 @@ def test_database_unreachable_is_503_and_process_keeps_serving(make_app):
     assert client.get("/health/live").status_code == 200
     assert_error(client.post("/api/v1/auth/login", json={"email": "a@b.io", "password": "whatever1"}),
                  503, "service_unavailable")
+
+
+def unavailable_counts(client):
+    families = text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+    return {sample.labels["cause"]: sample.value for family in families for sample in family.samples
+            if sample.name == "taskapi_service_unavailable_total"}
+
+
+def test_a_503_says_why_in_the_log_and_counts_its_cause(make_app, caplog):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg2://nobody:hunter2secret@127.0.0.1:1/none",
+                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR):
+        client.post("/api/v1/auth/login", json={"email": "a@b.io", "password": "whatever1"},
+                    headers={"X-Request-ID": "down-1"})
+    (record,) = [r for r in caplog.records if "database unavailable" in r.getMessage()]
+    assert record.request_id == "down-1" and record.cause == "connect"
+    assert '"127.0.0.1", port 1 failed' in record.getMessage()
+    assert "hunter2secret" not in record.getMessage()
+    client.get("/api/v1/tasks", headers={"Authorization": "Bearer x"})  # no token check reaches the database
+    client.post("/api/v1/auth/login", json={"email": "a@b.io", "password": "whatever1"})
+    assert unavailable_counts(client) == {"database_connect": 2.0}
+
+
+def test_a_full_connection_pool_is_503_pool_timeout(make_app, user):
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.5})
+    client = app.test_client()
+    with app.app_context():
+        held = db.engine.connect()  # the pool's only connection, busy elsewhere
+        held.exec_driver_sql("SELECT 1")
+        try:
+            response = client.get("/api/v1/tasks", headers=bearer(user["access_token"]))
+        finally:
+            held.close()
+    assert_error(response, 503, "service_unavailable")
+    assert unavailable_counts(client) == {"database_pool_timeout": 1.0}
+    assert client.get("/api/v1/tasks", headers=bearer(user["access_token"])).status_code == 200

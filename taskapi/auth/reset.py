@@ -35,7 +35,7 @@ def mail_required(view):
     @functools.wraps(view)
     def checked(*args, **kwargs):
         if not mail_configured(current_app):
-            raise ApiError(503, message=NOT_CONFIGURED)
+            raise ApiError(503, message=NOT_CONFIGURED, cause="mail_not_configured")
         return view(*args, **kwargs)
 
     return checked

@@ -20,6 +20,7 @@ from taskapi.models import utcnow
 from tests.auth.conftest import AUTH, count, login, me, refresh
 from tests.conftest import PASSWORD, assert_error, bearer, register
 from tests.smtp import RESET_URL, SENDER, mail_settings, reset_token, text_of
+from tests.test_errors import unavailable_counts
 
 RESET = f"{AUTH}/password-reset"
 CONFIRM = f"{AUTH}/password-reset/confirm"
@@ -346,6 +347,7 @@ def test_production_without_mail_server_answers_503(make_app, path, body):
     body = assert_error(app.test_client().post(path, json=body), 503, "service_unavailable")
     assert body["message"] == "Password reset by email is not configured."
     assert count(app, PasswordResetRequest) == 0
+    assert unavailable_counts(app.test_client()) == {"mail_not_configured": 1.0}
 
 
 # Races (PostgreSQL)
