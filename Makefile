@@ -1,4 +1,4 @@
-# make run: serve on http://127.0.0.1:5000 with demo data; make test: the whole suite.
+# make run: serve on http://127.0.0.1:5000 (PORT=…) with demo data, reloading on changes; make test: the whole suite.
 # make bench: the benchmark, by hand (two regimes, its own PostgreSQL cluster, wrk; see docs/performance.md);
 # BENCH_ARGS passes options (python -m bench.run --help).
 PYTHON ?= python3
@@ -15,10 +15,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The server restarts itself when a source file changes. Another port: make run PORT=8080.
+PORT ?= 5000
 run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT) --reload
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -87,6 +87,7 @@ def load(instance_path, environ=None):
         if problems:
             raise ConfigError("cannot start in production: " + "; ".join(problems))
 
+    production = env == "production"
     dev_secret = f"{env}-only-secret-not-for-production-use"
     default_db = f"sqlite:///{os.path.join(instance_path, 'taskapi.db')}"
     if env == "testing":
@@ -106,14 +107,15 @@ def load(instance_path, environ=None):
         "REQUEST_READ_TIMEOUT": _int(environ, "REQUEST_READ_TIMEOUT", 10),
         "CORS_ORIGINS": _origins(environ.get("CORS_ORIGINS", "" if env == "production" else dev_origins)),
         "REDIS_URL": environ.get("REDIS_URL") or None,
-        "AUTH_RATE_LIMIT": environ.get("AUTH_RATE_LIMIT") or "10 per minute",
+        # Outside production the limits stay on, high enough that a developer's own scripts never meet them.
+        "AUTH_RATE_LIMIT": environ.get("AUTH_RATE_LIMIT") or ("10 per minute" if production else "300 per minute"),
         "TRUSTED_PROXIES": _int(environ, "TRUSTED_PROXIES", 0),
         "LOG_LEVEL": (environ.get("LOG_LEVEL") or "INFO").upper(),
         "LOG_JSON": env == "production",
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
         "IDEMPOTENCY_TTL": timedelta(hours=24),
-        "LOGIN_FAILURE_LIMIT": _int(environ, "LOGIN_FAILURE_LIMIT", 5),
+        "LOGIN_FAILURE_LIMIT": _int(environ, "LOGIN_FAILURE_LIMIT", 5 if production else 50),
         "SECURITY_EVENT_RETENTION_DAYS": _int(environ, "SECURITY_EVENT_RETENTION_DAYS", 90),
         "HSTS": env == "production",
         **mail_settings(environ, env),

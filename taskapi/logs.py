@@ -1,6 +1,7 @@
 """Logging: JSON lines on stdout in production, readable text in development."""
 
 import logging
+import re
 import sys
 import time
 
@@ -10,6 +11,7 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 from taskapi.requestid import request_id
 
 access_log = logging.getLogger("taskapi.access")
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -35,11 +37,29 @@ class JsonFormatter(_JsonFormatter):
         log_record.setdefault("request_id", getattr(record, "request_id", None))
 
 
+class DevServerLines(logging.Filter):
+    """`flask run` logs each request again, in colour: taskapi's own line (with the request id) is enough,
+    and its other lines lose their colour codes, which a log file shows as noise."""
+
+    def filter(self, record):
+        if record.name != "werkzeug":
+            return True
+        if " - - [" in str(record.msg):
+            return False
+        record.msg = ANSI_CODES.sub("", str(record.msg))
+        return True
+
+
 def handler(json_lines):
-    """The stdout handler every taskapi and gunicorn logger writes through."""
-    stream = logging.StreamHandler(sys.stdout)
+    """The handler every taskapi and gunicorn logger writes through.
+
+    JSON lines go to stdout (production: the PaaS collects them). Text goes to stderr, so
+    that a command's own output on stdout stays clean: `flask openapi print > openapi.json`.
+    """
+    stream = logging.StreamHandler(sys.stdout if json_lines else sys.stderr)
     stream.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     stream.addFilter(RequestIdFilter())
+    stream.addFilter(DevServerLines())
     return stream
 
 
@@ -52,6 +72,8 @@ def configure(level="INFO", json_lines=True):
     new.taskapi = True
     root.addHandler(new)
     root.setLevel(level)
+    # alembic announces each of its plugins at INFO whenever a command loads it.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _start_timer():
