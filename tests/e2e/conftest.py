@@ -4,9 +4,11 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -58,13 +60,18 @@ def _venv_bin():
 
 
 class Database:
-    """A fresh PostgreSQL database, dropped at the end."""
+    """A fresh PostgreSQL database, dropped at the end.
+
+    `url` reaches it directly (the tests' own queries); `service_url` is what the service
+    is given as DATABASE_URL: the same, or the way through PgBouncer.
+    """
 
     def __init__(self):
         self.name = f"taskapi_e2e_{uuid.uuid4().hex[:10]}"
         self._admin("CREATE DATABASE {}")
         parts = urlsplit(PG_ADMIN_URL)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
+        self.service_url = self.url
 
     def _admin(self, statement):
         connection = psycopg2.connect(PG_ADMIN_URL)
@@ -75,6 +82,61 @@ class Database:
 
     def drop(self):
         self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+class PgBouncer:
+    """Debian's pgbouncer on a free loopback port in front of PostgreSQL, transaction pooling."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.directory = tempfile.mkdtemp(prefix="taskapi-pgbouncer-")
+        target = urlsplit(PG_ADMIN_URL)
+        config = os.path.join(self.directory, "pgbouncer.ini")
+        with open(config, "w") as file:
+            file.write(PGBOUNCER_INI.format(host=target.hostname, port=target.port or 5432,
+                                            user=target.username or "postgres", listen=self.port,
+                                            directory=self.directory))
+        # pgbouncer will not run as root: as root, it is told to become postgres, which must read its files.
+        command = ["pgbouncer", config]
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            command[1:1] = ["-u", "postgres"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                psycopg2.connect(self.url_for("postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                assert self.process.poll() is None and time.monotonic() < deadline, self.process.stdout.read()
+                time.sleep(0.1)
+
+    def url_for(self, database):
+        target = urlsplit(PG_ADMIN_URL)
+        return f"postgresql://{target.username or 'postgres'}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+PGBOUNCER_INI = """\
+[databases]
+* = host={host} port={port} user={user}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {listen}
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+"""
 
 
 class Server:
@@ -154,6 +216,26 @@ def postgres():
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(postgres):
+    """One PgBouncer for the session; CI installs it (.ci/run), elsewhere its tests skip without it."""
+    if shutil.which("pgbouncer") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pgbouncer is not installed (apt-get install pgbouncer)")
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    bouncer = PgBouncer()
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(params=["direct", "pgbouncer"])
+def database_route(request, database):
+    """Run a test twice: the service on PostgreSQL directly, then through PgBouncer (transaction pooling)."""
+    if request.param == "pgbouncer":
+        database.service_url = request.getfixturevalue("pgbouncer").url_for(database.name)
+    return request.param
+
+
 @pytest.fixture
 def database(postgres):
     db = Database()
@@ -167,7 +249,7 @@ def start_server(database):
     servers = []
 
     def start(workers=2, **env):
-        server = Server(database.url, workers=workers, **env)
+        server = Server(database.service_url, workers=workers, **env)
         if not servers:
             server.release()
         servers.append(server)

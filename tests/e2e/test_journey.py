@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 
+import pytest
 import requests
 
 from tests.e2e.helpers import (
@@ -21,6 +22,9 @@ from tests.e2e.helpers import (
     assert_pair,
     query,
 )
+
+# Each test runs with the service on PostgreSQL directly, then through PgBouncer (transaction pooling).
+pytestmark = pytest.mark.usefixtures("database_route")
 
 
 def _ids(page):

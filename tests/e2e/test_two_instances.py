@@ -18,6 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.helpers import AUTH, PASSWORD, TASKS, TIMEOUT, Client, assert_error, query, unique_email
 
+# Each test runs with the service on PostgreSQL directly, then through PgBouncer (transaction pooling).
+pytestmark = pytest.mark.usefixtures("database_route")
+
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/13")
 # Generous for every test but the one about the limit: these tests log in a lot.
 ROOMY = {"AUTH_RATE_LIMIT": "1000 per minute"}
