@@ -88,10 +88,15 @@ def load(instance_path, environ=None):
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
         "IDEMPOTENCY_TTL": timedelta(hours=24),
+        "TRASH_DAYS": _int(environ, "TRASH_DAYS", 30),
+        "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "HSTS": env == "production",
     }
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
+    for name in ("TRASH_DAYS", "SYNC_RETENTION_DAYS"):
+        if config[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
     return config
 
 

@@ -17,6 +17,7 @@ DEFAULTS = {
     404: ("not_found", "The requested resource was not found."),
     405: ("method_not_allowed", "The method is not allowed for this resource."),
     409: ("conflict", "The request conflicts with the current state."),
+    410: ("cursor_expired", "The cursor is too old; sync again from the start."),
     412: ("precondition_failed", "The resource has changed since it was read."),
     413: ("payload_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "The request body must be JSON (Content-Type: application/json)."),

@@ -1,6 +1,6 @@
 """Users, and the tokens revoked before they expire."""
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
@@ -23,6 +23,9 @@ class User(db.Model):
     # Carried in every token as "gen"; bumping it revokes all earlier tokens at once,
     # exactly, where comparing against `iat` would blur within its one-second resolution.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The user's task change sequence (taskapi.tasks.service.next_change): bumped first by every
+    # transaction that writes their tasks, so this row is also the lock that orders those writes.
+    task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class RevokedToken(db.Model):

@@ -11,8 +11,8 @@ from tests.conftest import bearer, register
 
 TASKS = "/api/v1/tasks"
 TASK_FIELDS = {"id", "title", "description", "status", "priority", "due_at", "completed_at", "created_at",
-               "updated_at", "version"}
-READ_ONLY = ("id", "version", "created_at", "updated_at", "completed_at")
+               "updated_at", "version", "tags", "position"}
+READ_ONLY = ("id", "version", "created_at", "updated_at", "completed_at", "position")
 
 
 def task_url(task_id, suffix=""):
