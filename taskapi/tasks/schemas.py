@@ -79,7 +79,7 @@ class TaskWriteSchema(Schema):
 
     @pre_load
     def trim_title(self, data, **kwargs):
-        if isinstance(data.get("title"), str):
+        if isinstance(data, dict) and isinstance(data.get("title"), str):  # nested (bulk): any JSON value
             data = {**data, "title": data["title"].strip()}
         return data
 

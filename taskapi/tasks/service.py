@@ -315,7 +315,7 @@ def _page_with_total(counted, paged, ordering_of, limit, offset, extra_columns=(
     total = counted.with_only_columns(func.count().label("total")).subquery("total")
     page = (
         paged.add_columns(*extra_columns).order_by(*ordering_of(Task, *extra_columns))
-        .limit(limit).offset(offset).subquery("page")
+        .limit(limit).offset(offset or None).subquery("page")
     )
     task = aliased(Task, page, name="Task")
     extra = [page.c[column.name] for column in extra_columns]
@@ -351,7 +351,7 @@ def list_tasks(user, args):
     def ordering_of(entity, sort_value):
         return _ordering(sort_value, entity.id, descending, nulls_last=column is Task.due_at)
 
-    total, rows = _page_with_total(matching, page, ordering_of, limit + 1, 0 if last else offset,
+    total, rows = _page_with_total(matching, page, ordering_of, limit + 1, None if last else offset,
                                    [column.label("sort_value")])
     next_cursor = None
     if len(rows) > limit:
