@@ -1,4 +1,4 @@
-"""DELETE /api/v1/tasks/{id}: 204, then the task is gone from every live route, into the trash; a stale If-Match keeps it."""
+"""DELETE /api/v1/tasks/{id}: 204, and the task leaves every live route for the trash; a stale If-Match keeps it."""
 
 from tests.conftest import assert_error
 from tests.tasks.conftest import TASKS, read, stored, task_url

@@ -224,7 +224,8 @@ def test_each_answer_issues_a_fresh_cursor(app, client, auth, task):
     time.sleep(1.1)
     with app.app_context():
         serializer = URLSafeSerializer(app.config["SECRET_KEY"], salt=FEED_SALT)
-        assert serializer.loads(feed(client, auth, since=cursor)["cursor"])["issued"] > serializer.loads(cursor)["issued"]
+        fresh = feed(client, auth, since=cursor)["cursor"]
+        assert serializer.loads(fresh)["issued"] > serializer.loads(cursor)["issued"]
 
 
 @pytest.mark.parametrize("params, name", [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"),
