@@ -83,6 +83,15 @@ def test_a_move_changes_position_version_updated_at_and_change_seq_of_that_task_
         task_id: row for task_id, row in before.items() if task_id != a["id"]}
 
 
+def test_a_move_to_where_the_task_already_is_changes_nothing(app, client, auth, four):
+    a, b, c, d = four  # the order is D, C, B, A
+    before = stored_tasks(app)
+    response = move(client, auth, a["id"], b["id"])
+    assert response.status_code == 200
+    assert response.get_json() == read(client, auth, a["id"]).get_json() == a
+    assert stored_tasks(app) == before
+
+
 def test_moving_between_the_same_two_tasks_again_and_again_keeps_the_order(client, auth, four):
     a, b, c, d = four
     for _ in range(3):
