@@ -20,10 +20,16 @@ MAX_OFFSET = 2**31 - 1
 BULK_MAX = 100
 FEED_LIMIT_MAX = 1000
 CURSOR_MAX = 2000  # far beyond any cursor the service makes
+# Trimmed strings must keep a character: what the OpenAPI document says of them.
+NOT_BLANK = {"pattern": r"\S"}
 
 
 class Tag(Text):
     """One tag: trimmed and lowercased, then 1–40 characters."""
+
+    def __init__(self, **kwargs):
+        # What the rule means for the string sent, for the OpenAPI document.
+        super().__init__(metadata={"minLength": 1, "maxLength": TAG_MAX, **NOT_BLANK}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         tag = tags.normalize(super()._deserialize(value, attr, data, **kwargs))
@@ -33,16 +39,16 @@ class Tag(Text):
 
 
 class Tags(fields.List):
-    """A task's tags: duplicates merged, sorted, at most 20."""
+    """A task's tags: at most 20 given; duplicates merged, sorted."""
 
     def __init__(self, **kwargs):
-        super().__init__(Tag(), **kwargs)
+        super().__init__(Tag(), metadata={"maxItems": TAGS_PER_TASK, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        merged = sorted(set(super()._deserialize(value, attr, data, **kwargs)))
-        if len(merged) > TAGS_PER_TASK:
+        given = super()._deserialize(value, attr, data, **kwargs)
+        if len(given) > TAGS_PER_TASK:  # as sent: the document's maxItems
             raise ValidationError(f"At most {TAGS_PER_TASK} tags.")
-        return merged
+        return sorted(set(given))
 
 
 class TaskSchema(Schema):
@@ -70,7 +76,7 @@ class TrashedTaskSchema(TaskSchema):
 class TaskWriteSchema(Schema):
     """Fields a client may set; the read-only ones are refused by name."""
 
-    title = Text(validate=validate.Length(1, TITLE_MAX))
+    title = Text(validate=validate.Length(1, TITLE_MAX), metadata=NOT_BLANK)
     description = Text(allow_none=True, validate=validate.Length(max=DESCRIPTION_MAX))
     status = fields.Enum(Status, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
@@ -91,7 +97,7 @@ class TaskWriteSchema(Schema):
 
 
 class TaskCreateSchema(TaskWriteSchema):
-    title = Text(required=True, validate=validate.Length(1, TITLE_MAX))
+    title = Text(required=True, validate=validate.Length(1, TITLE_MAX), metadata=NOT_BLANK)
 
 
 class TaskMoveSchema(Schema):
@@ -101,7 +107,8 @@ class TaskMoveSchema(Schema):
 
 class TaskBulkUpdateSchema(Schema):
     ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
-                      validate=validate.Length(1, BULK_MAX), metadata={"description": "Distinct task ids."})
+                      validate=validate.Length(1, BULK_MAX), metadata={"description": "Distinct task ids.",
+                                                                       "uniqueItems": True})
     changes = fields.Nested(TaskWriteSchema, required=True)
 
     @validates_schema
