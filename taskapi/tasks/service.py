@@ -241,12 +241,13 @@ def rebalance(user, seq, leaving):
     new = dict(zip((row.id for row in order), positions.evenly(len(order)), strict=True))
     moving = [row.id for row in order if new[row.id] != row.position]
     stepping_aside = moving + list(leaving)
+    users_rows = update(TASKS).where(owned_tasks(user, EVERY).whereclause)
     if stepping_aside:
-        db.session.execute(update(TASKS).where(TASKS.c.id.in_(stepping_aside))
+        db.session.execute(users_rows.where(TASKS.c.id.in_(stepping_aside))
                            .values(position=literal("!") + cast(TASKS.c.id, String)))
     if moving:
         db.session.execute(
-            update(TASKS).where(TASKS.c.id == bindparam("task_id"))
+            users_rows.where(TASKS.c.id == bindparam("task_id"))
             .values(position=bindparam("new_position"), version=TASKS.c.version + 1, change_seq=seq),
             [{"task_id": task_id, "new_position": new[task_id]} for task_id in moving],
         )

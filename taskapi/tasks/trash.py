@@ -34,7 +34,7 @@ def trash_task(user, task_id, if_match=None):
     check_if_match(task, if_match)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
     trashed = db.session.execute(
-        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.version == task.version)
+        update(TASKS).where(owned_tasks(user).whereclause, TASKS.c.id == task.id, TASKS.c.version == task.version)
         .values(deleted_at=utcnow(), change_seq=seq)
     ).rowcount
     if trashed != 1:
