@@ -22,6 +22,7 @@ DEFAULTS = {
     405: ("method_not_allowed", "The method is not allowed for this resource."),
     408: ("request_timeout", "The request was not received in time."),
     409: ("conflict", "The request conflicts with the current state."),
+    410: ("cursor_expired", "The cursor is too old; sync again from the start."),
     412: ("precondition_failed", "The resource has changed since it was read."),
     413: ("payload_too_large", "The request body is too large."),
     414: ("uri_too_long", "The request line (the URL) is too long."),

@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 
 class ErrorSchema(Schema):
@@ -17,6 +17,19 @@ class ErrorSchema(Schema):
         metadata={"description": "Only on 422: location → field → messages."},
     )
     request_id = fields.String(required=True, metadata={"example": "3f2c9a7e6b0d4e55"})
+
+
+MAX_OFFSET = 2**31 - 1
+
+
+class PageQuerySchema(Schema):
+    """`limit` and `offset` of a paged list."""
+
+    class Meta:
+        unknown = EXCLUDE  # unknown query parameters are ignored
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
 
 
 class Text(fields.String):

@@ -51,6 +51,19 @@ def test_development_defaults_to_sqlite_under_instance():
     assert not loaded["LOG_JSON"]
 
 
+def test_trash_and_feed_retention_default_to_30_days_and_can_be_set():
+    loaded = config.load("/tmp", {"TASKAPI_ENV": "development"})
+    assert (loaded["TRASH_DAYS"], loaded["SYNC_RETENTION_DAYS"]) == (30, 30)
+    loaded = config.load("/tmp", {"TASKAPI_ENV": "development", "TRASH_DAYS": "7", "SYNC_RETENTION_DAYS": "90"})
+    assert (loaded["TRASH_DAYS"], loaded["SYNC_RETENTION_DAYS"]) == (7, 90)
+
+
+@pytest.mark.parametrize("name, value", [("TRASH_DAYS", "0"), ("TRASH_DAYS", "week"), ("SYNC_RETENTION_DAYS", "-1")])
+def test_retention_must_be_whole_days_of_at_least_one(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load("/tmp", {"TASKAPI_ENV": "development", name: value})
+
+
 @pytest.mark.parametrize("name, value", [("TASKAPI_ENV", "staging"), ("TRUSTED_PROXIES", "one")])
 def test_bad_values_are_refused(name, value):
     with pytest.raises(config.ConfigError, match=name):

@@ -3,8 +3,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
-from taskapi.auth.schemas import PageQuerySchema
-from taskapi.schemas import StrictBoolean, Text
+from taskapi.schemas import PageQuerySchema, StrictBoolean, Text
 
 
 class AdminUserSchema(Schema):

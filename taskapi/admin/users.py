@@ -7,10 +7,11 @@ from taskapi.auth.models import Role, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import contains_pattern
-from taskapi.tasks.models import Task
+from taskapi.tasks.service import owned_tasks
 
 MAX_ID = 2**31 - 1
-TASK_COUNT = select(func.count()).where(Task.user_id == User.id).correlate(User).scalar_subquery().label("task_count")
+# Each user's live tasks, counted through the one owned-tasks helper (correlated to the users row).
+TASK_COUNT = owned_tasks(User).with_only_columns(func.count()).correlate(User).scalar_subquery().label("task_count")
 
 
 def _with_count(row):

@@ -2,7 +2,7 @@
 
 import enum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
@@ -36,6 +36,9 @@ class User(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.user, server_default=Role.user)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
+    # The user's task change sequence (taskapi.tasks.service.next_change): bumped first by every
+    # transaction that writes their tasks, so this row is also the lock that orders those writes.
+    task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class UserSession(db.Model):

@@ -12,7 +12,6 @@ from taskapi.auth.schemas import (
     LoginSchema,
     LogoutSchema,
     MessageSchema,
-    PageQuerySchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetSchema,
@@ -23,6 +22,7 @@ from taskapi.auth.schemas import (
     UserSchema,
 )
 from taskapi.extensions import limiter
+from taskapi.schemas import PageQuerySchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens.")
 

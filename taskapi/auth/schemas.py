@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
@@ -132,16 +132,8 @@ class EventPageSchema(Schema):
     offset = fields.Integer(required=True)
 
 
-class PageQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE  # unknown query parameters are ignored
-
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
-
-
 class ExportedTaskSchema(TaskSchema):
-    deleted_at = fields.AwareDateTime(required=True, allow_none=True, format="iso", dump_default=None,
+    deleted_at = fields.AwareDateTime(required=True, allow_none=True, format="iso",
                                       metadata={"description": "When it went to the trash; null for a live task."})
 
 

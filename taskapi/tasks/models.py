@@ -1,8 +1,19 @@
-"""Tasks, and the first answers of idempotent creates."""
+"""Tasks with their tags, the tombstones of tasks gone for good, and the first answers of idempotent creates."""
 
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import db
@@ -11,6 +22,18 @@ from taskapi.models import UTCDateTime, enum_column, utcnow
 TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
 IDEMPOTENCY_KEY_MAX = 255
+TAG_MAX = 40
+TAGS_PER_TASK = 20
+POSITION_MAX = 255
+# Positions compare as bytes everywhere: SQLite does already; PostgreSQL must not use the database's collation.
+POSITION_TYPE = String(POSITION_MAX).with_variant(String(POSITION_MAX, collation="C"), "postgresql")
+LIVE = text("deleted_at IS NULL")
+TRASHED = text("deleted_at IS NOT NULL")
+
+
+def _partial(name, *columns, where):
+    """An index over the live (or the trashed) tasks only, on both databases."""
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
 
 
 def etag(task_id, version):
@@ -35,10 +58,17 @@ class Task(db.Model):
     __table_args__ = (
         CheckConstraint(f"length(title) BETWEEN 1 AND {TITLE_MAX}", name="title_length"),
         CheckConstraint(f"description IS NULL OR length(description) <= {DESCRIPTION_MAX}", name="description_length"),
-        # One user's list, in each sort that can use an index, never touches other users' rows.
-        Index("ix_tasks_user_created", "user_id", "created_at", "id"),
-        Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
-        Index("ix_tasks_user_due", "user_id", "due_at", "id"),
+        # One user's list, in each sort that can use an index, never touches other users' rows,
+        # nor their trash.
+        _partial("ix_tasks_user_created", "user_id", "created_at", "id", where=LIVE),
+        _partial("ix_tasks_user_updated", "user_id", "updated_at", "id", where=LIVE),
+        _partial("ix_tasks_user_due", "user_id", "due_at", "id", where=LIVE),
+        # The manual order, and the safety net under the lock that computes it: unique over the
+        # trash too, so a restored task never collides.
+        Index("uq_tasks_user_position", "user_id", "position", unique=True),
+        _partial("ix_tasks_user_trashed", "user_id", "deleted_at", where=TRASHED),
+        # The change feed reads a user's changes after a cursor, in sequence order.
+        Index("ix_tasks_user_change", "user_id", "change_seq", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -53,6 +83,12 @@ class Task(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer)
+    # Sorted, as answered: a task's answer needs no query of task_tags, which serves the filters.
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    position: Mapped[str] = mapped_column(POSITION_TYPE)
+    deleted_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
+    # The user's task_seq of this task's last change (taskapi.tasks.service.next_change).
+    change_seq: Mapped[int] = mapped_column(BigInteger)
 
     # Every UPDATE says "WHERE version = <read version>" and bumps it: a lost update
     # between two workers fails as StaleDataError instead of overwriting.
@@ -61,6 +97,29 @@ class Task(db.Model):
     @property
     def etag(self):
         return etag(self.id, self.version)
+
+
+class TaskTag(db.Model):
+    """One tag of one task: the rows the tag filter and the tag counts read through an index."""
+
+    __tablename__ = "task_tags"
+    __table_args__ = (Index("ix_task_tags_user_tag", "user_id", "tag", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+
+
+class TaskTombstone(db.Model):
+    """A task gone for good (the trash emptied or purged), kept for the change feed's `deleted`."""
+
+    __tablename__ = "task_tombstones"
+    __table_args__ = (Index("ix_task_tombstones_user_change", "user_id", "change_seq", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[object] = mapped_column(UTCDateTime, index=True)
 
 
 class IdempotentCreate(db.Model):

@@ -1,23 +1,33 @@
-"""/api/v1/tasks: create, list, read, update, toggle and delete the user's tasks."""
+"""/api/v1/tasks: the user's tasks (create, list, read, change, order, trash, sync); /api/v1/tags."""
 
 from flask import jsonify, make_response, request, url_for
 from flask_jwt_extended import current_user
 
 from taskapi.api import Blueprint
-from taskapi.tasks import idempotency, service
+from taskapi.schemas import PageQuerySchema
+from taskapi.tasks import feed, idempotency, service, trash
 from taskapi.tasks.models import etag
 from taskapi.tasks.schemas import (
+    ClearedSchema,
+    FeedQuerySchema,
+    FeedSchema,
     IdempotencyHeaderSchema,
     IfMatchSchema,
     IfNoneMatchSchema,
+    TagListSchema,
+    TaskBulkUpdateSchema,
     TaskCreateSchema,
+    TaskItemsSchema,
     TaskListSchema,
+    TaskMoveSchema,
     TaskQuerySchema,
     TaskSchema,
     TaskWriteSchema,
+    TrashListSchema,
 )
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The signed-in user's tasks.")
+tags_blp = Blueprint("tags", __name__, url_prefix="/api/v1/tags", description="The tags of the user's tasks.")
 
 ETAG_HEADER = {
     "ETag": {"description": "Changes whenever the task's version does.", "required": True, "schema": {"type": "string"}}
@@ -52,8 +62,56 @@ def create_task(headers, data):
 @blp.response(200, TaskListSchema)
 @blp.errors(500, 503)
 def list_tasks(args):
-    """List tasks, filtered, sorted and paged."""
+    """List tasks, filtered, sorted and paged (by offset or cursor)."""
     return service.list_tasks(current_user, args)
+
+
+@blp.patch("")
+@blp.authenticated()
+@blp.body(TaskBulkUpdateSchema)
+@blp.response(200, TaskItemsSchema)
+@blp.errors(404, 500, 503)
+def update_tasks(data):
+    """Make the same changes to up to 100 tasks, all or nothing."""
+    return {"items": service.update_tasks(current_user, data["ids"], data["changes"])}
+
+
+@blp.get("/changes")
+@blp.authenticated()
+@blp.arguments(FeedQuerySchema, location="query")
+@blp.response(200, FeedSchema)
+@blp.errors(410, 500, 503)
+def list_changes(args):
+    """The change feed: what changed since a cursor (without one, every live task)."""
+    return feed.changes(current_user, args.get("since"), args["limit"])
+
+
+@blp.get("/trash")
+@blp.authenticated()
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, TrashListSchema)
+@blp.errors(500, 503)
+def list_trash(args):
+    """List the trash, latest deletion first."""
+    return service.list_trash(current_user, args)
+
+
+@blp.delete("/trash")
+@blp.authenticated()
+@blp.response(204)
+@blp.errors(500, 503)
+def empty_trash():
+    """Empty the trash: its tasks are gone for good."""
+    trash.empty_trash(current_user)
+
+
+@blp.post("/clear-completed")
+@blp.authenticated()
+@blp.response(200, ClearedSchema)
+@blp.errors(500, 503)
+def clear_completed():
+    """Move every completed task to the trash."""
+    return {"deleted": trash.clear_completed(current_user)}
 
 
 @blp.get("/<int:task_id>")
@@ -100,5 +158,36 @@ def toggle_task(headers, task_id):
 @blp.response(204)
 @blp.errors(404, 412, 500, 503)
 def delete_task(headers, task_id):
-    """Delete a task."""
-    service.delete_task(current_user, task_id, headers.get("if_match"))
+    """Move a task to the trash."""
+    trash.trash_task(current_user, task_id, headers.get("if_match"))
+
+
+@blp.post("/<int:task_id>/move")
+@blp.authenticated()
+@blp.arguments(IfMatchSchema, location="headers")
+@blp.body(TaskMoveSchema)
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.errors(404, 412, 500, 503)
+def move_task(headers, data, task_id):
+    """Put a task right after another one in the manual order (after null: first)."""
+    task = service.move_task(current_user, task_id, data["after"], headers.get("if_match"))
+    return task, 200, _task_headers(task.id, task.version)
+
+
+@blp.post("/<int:task_id>/restore")
+@blp.authenticated()
+@blp.response(200, TaskSchema, headers=ETAG_HEADER)
+@blp.errors(404, 500, 503)
+def restore_task(task_id):
+    """Bring a task back from the trash, as it was."""
+    task = trash.restore_task(current_user, task_id)
+    return task, 200, _task_headers(task.id, task.version)
+
+
+@tags_blp.get("")
+@tags_blp.authenticated()
+@tags_blp.response(200, TagListSchema)
+@tags_blp.errors(500, 503)
+def list_tags():
+    """The tags of the live tasks, with how many carry each, by name."""
+    return {"items": service.tag_counts(current_user)}

@@ -1,13 +1,53 @@
 """Request and response bodies, headers and query parameters of /api/v1/tasks."""
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from taskapi.schemas import Text, UTCDateTime
-from taskapi.tasks.models import DESCRIPTION_MAX, IDEMPOTENCY_KEY_MAX, TITLE_MAX, Priority, Status
+from taskapi.schemas import MAX_OFFSET, Text, UTCDateTime
+from taskapi.tasks import tags
+from taskapi.tasks.models import (
+    DESCRIPTION_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    TAG_MAX,
+    TAGS_PER_TASK,
+    TITLE_MAX,
+    Priority,
+    Status,
+)
 
-READ_ONLY = ("id", "completed_at", "created_at", "updated_at", "version")
-SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "id")
-MAX_OFFSET = 2**31 - 1
+READ_ONLY = ("id", "completed_at", "created_at", "updated_at", "version", "position")
+SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "id", "position")
+BULK_MAX = 100
+FEED_LIMIT_MAX = 1000
+CURSOR_MAX = 2000  # far beyond any cursor the service makes
+# Trimmed strings must keep a character: what the OpenAPI document says of them.
+NOT_BLANK = {"pattern": r"\S"}
+
+
+class Tag(Text):
+    """One tag: trimmed and lowercased, then 1–40 characters."""
+
+    def __init__(self, **kwargs):
+        # What the rule means for the string sent, for the OpenAPI document.
+        super().__init__(metadata={"minLength": 1, "maxLength": TAG_MAX, **NOT_BLANK}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        tag = tags.normalize(super()._deserialize(value, attr, data, **kwargs))
+        if not 1 <= len(tag) <= TAG_MAX:
+            raise ValidationError(f"Each tag must be 1–{TAG_MAX} characters after trimming.")
+        return tag
+
+
+class Tags(fields.List):
+    """A task's tags: at most 20 given; duplicates merged, sorted."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Tag(), metadata={"maxItems": TAGS_PER_TASK, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        given = super()._deserialize(value, attr, data, **kwargs)
+        if len(given) > TAGS_PER_TASK:  # as sent: the document's maxItems
+            raise ValidationError(f"At most {TAGS_PER_TASK} tags.")
+        return sorted(set(given))
 
 
 class TaskSchema(Schema):
@@ -21,20 +61,30 @@ class TaskSchema(Schema):
     created_at = fields.AwareDateTime(required=True, format="iso")
     updated_at = fields.AwareDateTime(required=True, format="iso")
     version = fields.Integer(required=True, metadata={"example": 1})
+    tags = fields.List(fields.String(), required=True, metadata={"example": ["work"]})
+    position = fields.String(required=True, metadata={
+        "example": "a0", "description": "Sorting the tasks by it (bytewise) gives the manual order."})
+
+
+class TrashedTaskSchema(TaskSchema):
+    """A task in the trash."""
+
+    deleted_at = fields.AwareDateTime(required=True, format="iso")
 
 
 class TaskWriteSchema(Schema):
     """Fields a client may set; the read-only ones are refused by name."""
 
-    title = Text(validate=validate.Length(1, TITLE_MAX))
+    title = Text(validate=validate.Length(1, TITLE_MAX), metadata=NOT_BLANK)
     description = Text(allow_none=True, validate=validate.Length(max=DESCRIPTION_MAX))
     status = fields.Enum(Status, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
     due_at = UTCDateTime(allow_none=True)
+    tags = Tags(metadata={"description": "Replaces the whole list."})
 
     @pre_load
     def trim_title(self, data, **kwargs):
-        if isinstance(data.get("title"), str):
+        if isinstance(data, dict) and isinstance(data.get("title"), str):  # nested (bulk): any JSON value
             data = {**data, "title": data["title"].strip()}
         return data
 
@@ -46,22 +96,57 @@ class TaskWriteSchema(Schema):
 
 
 class TaskCreateSchema(TaskWriteSchema):
-    title = Text(required=True, validate=validate.Length(1, TITLE_MAX))
+    title = Text(required=True, validate=validate.Length(1, TITLE_MAX), metadata=NOT_BLANK)
 
 
-class TaskListSchema(Schema):
+class TaskMoveSchema(Schema):
+    after = fields.Integer(required=True, allow_none=True, strict=True, metadata={
+        "description": "The task to follow; null: first."})
+
+
+class TaskBulkUpdateSchema(Schema):
+    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+                      validate=validate.Length(1, BULK_MAX), metadata={"description": "Distinct task ids.",
+                                                                       "uniqueItems": True})
+    changes = fields.Nested(TaskWriteSchema, required=True)
+
+    @validates_schema
+    def distinct_ids(self, data, **kwargs):
+        if len(set(data["ids"])) != len(data["ids"]):
+            raise ValidationError("Each id at most once.", field_name="ids")
+
+
+class TaskItemsSchema(Schema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class TaskPageSchema(Schema):
+    """A page of a list by offset: the trash."""
+
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
 
 
-class TaskQuerySchema(Schema):
+class TaskListSchema(TaskPageSchema, TaskItemsSchema):
+    next_cursor = fields.String(required=True, allow_none=True, metadata={
+        "description": "Gives the next page as ?cursor=; null on the last page."})
+
+
+class TrashListSchema(TaskPageSchema):
+    items = fields.List(fields.Nested(TrashedTaskSchema), required=True)
+
+
+class TaskFilterSchema(Schema):
+    """The filters and sort of a list: what its cursors carry."""
+
     class Meta:
         unknown = EXCLUDE  # unknown query parameters are ignored
 
     status = fields.List(fields.Enum(Status, by_value=True))
     priority = fields.List(fields.Enum(Priority, by_value=True))
+    tag = fields.List(Tag(), validate=validate.Length(max=TAGS_PER_TASK),
+                      metadata={"description": "Only tasks with every tag given."})
     q = Text(validate=validate.Length(max=TITLE_MAX + DESCRIPTION_MAX))
     due_before = UTCDateTime()
     due_after = UTCDateTime()
@@ -69,8 +154,55 @@ class TaskQuerySchema(Schema):
         load_default="-created_at",
         validate=validate.OneOf([*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]),
     )
+
+
+class TaskQuerySchema(TaskFilterSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
+    offset = fields.Integer(validate=validate.Range(0, MAX_OFFSET), metadata={"description": "Default 0."})
+    cursor = Text(validate=validate.Length(1, CURSOR_MAX), metadata={
+        "description": "A next_cursor: the next page of the list it came from (its filters and sort)."})
+
+    @pre_load
+    def ignore_filters_beside_a_cursor(self, data, **kwargs):
+        if "cursor" not in data:
+            return data
+        return {name: data[name] for name in ("cursor", "limit", "offset") if name in data}
+
+    @validates_schema
+    def no_offset_with_a_cursor(self, data, **kwargs):
+        if "cursor" in data and "offset" in data:
+            raise ValidationError("Not allowed with a cursor.", field_name="offset")
+
+
+class FeedQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    since = Text(validate=validate.Length(1, CURSOR_MAX), metadata={
+        "description": "The cursor of the previous answer; without it, a full sync of the live tasks."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, FEED_LIMIT_MAX))
+
+
+class FeedSchema(Schema):
+    changes = fields.List(fields.Nested(TaskSchema), required=True, metadata={
+        "description": "Tasks created, changed, moved or restored, in their current state."})
+    deleted = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Ids of tasks trashed or gone for good."})
+    cursor = fields.String(required=True, metadata={"description": "Pass as since= next time."})
+    has_more = fields.Boolean(required=True, metadata={"description": "Call again at once with the cursor."})
+
+
+class ClearedSchema(Schema):
+    deleted = fields.Integer(required=True, metadata={"description": "How many tasks went to the trash."})
+
+
+class TagCountSchema(Schema):
+    name = fields.String(required=True, metadata={"example": "work"})
+    count = fields.Integer(required=True, metadata={"example": 3})
+
+
+class TagListSchema(Schema):
+    items = fields.List(fields.Nested(TagCountSchema), required=True)
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -1,39 +1,82 @@
 """Task rules and queries; every query starts from owned_tasks(), so isolation cannot be forgotten."""
 
-from sqlalchemy import case, func, select
+import operator
+from datetime import datetime
+
+from sqlalchemy import String, and_, bindparam, case, cast, func, literal, or_, select, true, tuple_, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.http import parse_etags
 
-from taskapi.errors import ApiError
+from taskapi.auth.models import User
+from taskapi.auth.tokens import token_error
+from taskapi.errors import VALIDATION_MESSAGES, ApiError
 from taskapi.extensions import db
-from taskapi.models import utcnow
-from taskapi.tasks import idempotency
-from taskapi.tasks.models import Priority, Status, Task
-from taskapi.tasks.schemas import TaskSchema
+from taskapi.models import contains_pattern, utcnow
+from taskapi.tasks import cursors, idempotency, positions
+from taskapi.tasks.models import Priority, Status, Task, TaskTag, TaskTombstone
+from taskapi.tasks.schemas import TaskFilterSchema, TaskSchema
+from taskapi.tasks.tags import set_tags
 
 MAX_ID = 2**31 - 1  # beyond the INTEGER column: no such task, not a database error
 TASK_SCHEMA = TaskSchema()
-PRIORITY_RANK = case({Priority.low: 1, Priority.medium: 2, Priority.high: 3}, value=Task.priority)
+FILTER_SCHEMA = TaskFilterSchema()
+FILTERS = ("status", "priority", "tag", "q", "due_before", "due_after", "sort")
+
+# What owned_tasks() selects: the live tasks (every route but the trash's), the trash, or both.
+LIVE, TRASH, EVERY = "live", "trash", "every"
+
+TASKS = Task.__table__
+USERS = User.__table__
+# Built once: the statement every write of a user's tasks starts with.
+NEXT_CHANGE = (
+    update(USERS).where(USERS.c.id == bindparam("user_id"))
+    .values(task_seq=USERS.c.task_seq + 1).returning(USERS.c.task_seq)
+)
 
 
-def owned_tasks(user):
-    """The only way to select tasks: those of `user`."""
-    return select(Task).where(Task.user_id == user.id)
+def owned_tasks(user, scope=LIVE):
+    """The only way to select tasks: those of `user`, live (by default), in the trash, or both.
+
+    `user` may also be the User class: the query then matches each user's own tasks (a correlated
+    subquery over users).
+    """
+    query = select(Task).where(Task.user_id == user.id)
+    if scope == LIVE:
+        return query.where(Task.deleted_at.is_(None))
+    if scope == TRASH:
+        return query.where(Task.deleted_at.is_not(None))
+    return query
+
+
+def owned_tombstones(user):
+    """owned_tasks()' sibling for tasks gone for good: the only way to select tombstones."""
+    return select(TaskTombstone).where(TaskTombstone.user_id == user.id)
+
+
+def next_change(user):
+    """Take `user`'s next change sequence number; every transaction writing their tasks starts here.
+
+    The UPDATE locks the user's row until the commit: one user's task writes run one at a time on
+    every worker and instance, so sequence order is commit order (the change feed misses nothing),
+    positions computed under it are unique, and locks are always taken users row first, then tasks.
+    """
+    seq = db.session.execute(NEXT_CHANGE, {"user_id": user.id}).scalar_one_or_none()
+    if seq is None:  # the account was deleted after this request authenticated
+        raise token_error("token_invalid")
+    return seq
 
 
 def every_task(user):
-    """All of `user`'s tasks, oldest first (the account export)."""
-    return db.session.execute(owned_tasks(user).order_by(Task.id)).scalars().all()
+    """All of `user`'s tasks, live and trashed, oldest first (the account export)."""
+    return db.session.execute(owned_tasks(user, EVERY).order_by(Task.id)).scalars().all()
 
 
-def get_task(user, task_id, *, for_update=False):
-    """`user`'s task `task_id`, or 404 exactly as for a task that does not exist."""
+def get_task(user, task_id, scope=LIVE):
+    """`user`'s task `task_id` (live unless asked), or 404 exactly as for a task that does not exist."""
     task = None
     if 0 < task_id <= MAX_ID:
-        query = owned_tasks(user).where(Task.id == task_id)
-        if for_update:
-            query = query.with_for_update()
-        task = db.session.execute(query).scalar_one_or_none()
+        task = db.session.execute(owned_tasks(user, scope).where(Task.id == task_id)).scalar_one_or_none()
     if task is None:
         raise ApiError(404)
     return task
@@ -49,20 +92,33 @@ def not_modified(task, if_none_match):
     return if_none_match is not None and parse_etags(if_none_match).contains_weak(task.etag.strip('"'))
 
 
-def _apply(task, changes):
-    """Set the fields that really change; status moves completed_at with it."""
+def _apply(task, changes, seq, now):
+    """Set the fields that really change, stamped with `seq`; returns them. Tags are left to set_tags."""
     changed = {field: value for field, value in changes.items() if getattr(task, field) != value}
     if not changed:
-        return
-    now = utcnow()
+        return changed
     for field, value in changed.items():
-        setattr(task, field, value)
+        if field != "tags":
+            setattr(task, field, value)
     if "status" in changed:
         task.completed_at = now if task.status == Status.completed else None
     task.updated_at = now
+    task.change_seq = seq
+    return changed
 
 
-def _commit_write():
+def _write(tasks, changes, seq):
+    """Apply `changes` to each task; version + 1 (by the ORM) for each that really changed."""
+    now = utcnow()
+    retagged = []
+    for task in tasks:
+        if "tags" in _apply(task, changes, seq, now):
+            retagged.append((task, changes["tags"]))
+    if retagged:
+        set_tags(retagged)
+
+
+def commit_write():
     try:
         db.session.commit()
     except StaleDataError:
@@ -71,22 +127,35 @@ def _commit_write():
         raise ApiError(412) from None
 
 
-def new_task(user, fields):
+def first_position(user):
+    """The smallest position of the user's tasks, the trash included (a new key must not collide)."""
+    return db.session.execute(owned_tasks(user, EVERY).with_only_columns(func.min(Task.position))).scalar_one()
+
+
+def new_task(user, fields, seq, position):
+    """Add a task at `position`; flushed, so it has its id. (The seed also gives its times.)"""
+    values = dict(fields)
+    tags = values.pop("tags", [])
     now = utcnow()  # one instant: a new task is not completed before it is created
-    task = Task(user_id=user.id, created_at=now, updated_at=now, **fields)
-    if task.status == Status.completed:
-        task.completed_at = now
+    task = Task(**{"created_at": now, "updated_at": now, **values}, user_id=user.id, position=position,
+                change_seq=seq, tags=[])
+    if task.status == Status.completed and task.completed_at is None:
+        task.completed_at = task.created_at
     db.session.add(task)
+    set_tags([(task, tags)])
     return task
 
 
 def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
-    """Create a task; returns the answer (status, body), replayed for a repeated key."""
+    """Create a task, placed first; returns the answer (status, body), replayed for a repeated key."""
 
     def create():
-        task = new_task(user, fields)
-        db.session.flush()
-        return 201, TASK_SCHEMA.dump(task)
+        seq = next_change(user)
+        position = positions.between(None, first_position(user))
+        if position is None:
+            rebalance(user, seq, [])
+            position = positions.between(None, first_position(user))
+        return 201, TASK_SCHEMA.dump(new_task(user, fields, seq, position))
 
     if idempotency_key is None:
         answer = create()
@@ -96,70 +165,222 @@ def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
 
 
 def update_task(user, task_id, changes, if_match=None):
-    task = get_task(user, task_id, for_update=True)
+    seq = next_change(user)
+    task = get_task(user, task_id)
     check_if_match(task, if_match)
-    _apply(task, changes)
-    _commit_write()
+    _write([task], changes, seq)
+    commit_write()
     return task
 
 
 def toggle_task(user, task_id, if_match=None):
-    task = get_task(user, task_id, for_update=True)
+    seq = next_change(user)
+    task = get_task(user, task_id)
     check_if_match(task, if_match)
-    _apply(task, {"status": Status.pending if task.status == Status.completed else Status.completed})
-    _commit_write()
+    _write([task], {"status": Status.pending if task.status == Status.completed else Status.completed}, seq)
+    commit_write()
     return task
 
 
-def delete_task(user, task_id, if_match=None):
-    task = get_task(user, task_id, for_update=True)
+def update_tasks(user, ids, changes):
+    """The same changes to each task of `ids`, all or nothing: 404 unless every one is a live task of the user."""
+    seq = next_change(user)
+    wanted = [task_id for task_id in ids if task_id <= MAX_ID]
+    found = {task.id: task for task in db.session.execute(owned_tasks(user).where(Task.id.in_(wanted))).scalars()}
+    if len(found) != len(ids):
+        raise ApiError(404, message="A task of `ids` was not found.")
+    tasks = [found[task_id] for task_id in ids]
+    _write(tasks, changes, seq)
+    commit_write()
+    return tasks
+
+
+def _after_task(user, task, after_id):
+    """The live task a move puts `task` right after (None: first); 422 on `after` otherwise."""
+    if after_id is None:
+        return None
+    after = None
+    if after_id != task.id and 0 < after_id <= MAX_ID:
+        after = db.session.execute(owned_tasks(user).where(Task.id == after_id)).scalar_one_or_none()
+    if after is None:
+        raise ApiError(422, message=VALIDATION_MESSAGES["json"],
+                       errors={"json": {"after": ["Must be the id of another task of yours, not in the trash."]}})
+    return after
+
+
+def _next_position(user, task, after):
+    """The position following `after`'s (or the first), among every other task of the user, trash included."""
+    query = owned_tasks(user, EVERY).where(Task.id != task.id).with_only_columns(func.min(Task.position))
+    if after is not None:
+        query = query.where(Task.position > after.position)
+    return db.session.execute(query).scalar_one()
+
+
+def move_task(user, task_id, after_id, if_match=None):
+    """Put the task right after `after_id` (None: first). Usually one row is written: the task's."""
+    seq = next_change(user)
+    task = get_task(user, task_id)
     check_if_match(task, if_match)
-    db.session.delete(task)
-    _commit_write()
+    after = _after_task(user, task, after_id)
+    position = positions.between(after and after.position, _next_position(user, task, after))
+    if position is None:
+        rebalance(user, seq, [task.id])
+        position = positions.between(after and after.position, _next_position(user, task, after))
+    _write([task], {"position": position}, seq)
+    commit_write()
+    return task
 
 
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def rebalance(user, seq, leaving):
+    """Rewrite the user's positions evenly (trash included), in their order.
+
+    Tasks in `leaving` are about to get a new position: they are set aside, not numbered. Each
+    task whose position changes gets version + 1 and `seq`. The unique index is checked row by
+    row, so the rows first step aside onto keys no real position can have ("!" sorts before every
+    digit of a key), then take their new ones.
+    """
+    order = db.session.execute(
+        owned_tasks(user, EVERY).where(Task.id.not_in(leaving)).with_only_columns(Task.id, Task.position)
+        .order_by(Task.position)
+    ).all()
+    new = dict(zip((row.id for row in order), positions.evenly(len(order)), strict=True))
+    moving = [row.id for row in order if new[row.id] != row.position]
+    stepping_aside = moving + list(leaving)
+    users_rows = update(TASKS).where(owned_tasks(user, EVERY).whereclause)
+    if stepping_aside:
+        db.session.execute(users_rows.where(TASKS.c.id.in_(stepping_aside))
+                           .values(position=literal("!") + cast(TASKS.c.id, String)))
+    if moving:
+        db.session.execute(
+            users_rows.where(TASKS.c.id == bindparam("task_id"))
+            .values(position=bindparam("new_position"), version=TASKS.c.version + 1, change_seq=seq),
+            [{"task_id": task_id, "new_position": new[task_id]} for task_id in moving],
+        )
+    # What the session holds of these rows is stale now: read them again when next used.
+    for task_id in stepping_aside:
+        cached = db.session.identity_map.get(db.session.identity_key(Task, task_id))
+        if cached is not None:
+            db.session.expire(cached)
 
 
-def _filtered(user, args):
+def _filtered(user, filters):
     query = owned_tasks(user)
-    if args.get("status"):
-        query = query.where(Task.status.in_(args["status"]))
-    if args.get("priority"):
-        query = query.where(Task.priority.in_(args["priority"]))
-    if args.get("q"):
-        pattern = f"%{_escape_like(args['q'])}%"
+    if filters.get("status"):
+        query = query.where(Task.status.in_(filters["status"]))
+    if filters.get("priority"):
+        query = query.where(Task.priority.in_(filters["priority"]))
+    for tag in filters.get("tag") or ():
+        query = query.where(Task.id.in_(select(TaskTag.task_id).where(TaskTag.user_id == user.id, TaskTag.tag == tag)))
+    if filters.get("q"):
+        pattern = contains_pattern(filters["q"])
         query = query.where(Task.title.ilike(pattern, escape="\\") | Task.description.ilike(pattern, escape="\\"))
-    if args.get("due_after") is not None:
-        query = query.where(Task.due_at >= args["due_after"])
-    if args.get("due_before") is not None:
-        query = query.where(Task.due_at < args["due_before"])
+    if filters.get("due_after") is not None:
+        query = query.where(Task.due_at >= filters["due_after"])
+    if filters.get("due_before") is not None:
+        query = query.where(Task.due_at < filters["due_before"])
     return query
 
 
-def _ordering(sort):
-    descending = sort.startswith("-")
+def _sort_key(sort):
+    """(the column or expression sorted on, descending?) of a `sort` value."""
     key = sort.lstrip("-")
-    column = PRIORITY_RANK if key == "priority" else getattr(Task, key)
-    order = [column.desc() if descending else column.asc()]
-    if key == "due_at":
-        order.insert(0, Task.due_at.is_(None))  # tasks without a due date last, either way
-    order.append(Task.id.desc() if descending else Task.id.asc())
+    if key == "priority":
+        column = case({Priority.low: 1, Priority.medium: 2, Priority.high: 3}, value=Task.priority)
+    else:
+        column = getattr(Task, key)
+    return column, sort.startswith("-")
+
+
+def _ordering(value, row_id, descending, nulls_last):
+    order = [value.desc() if descending else value.asc(), row_id.desc() if descending else row_id.asc()]
+    if nulls_last:
+        order.insert(0, value.is_(None))  # tasks without a due date last, either way
     return order
 
 
+def _past(column, descending, last_value, last_id):
+    """The rows after (last_value, last_id) in the list's order: the keyset of a cursor page."""
+    later = operator.lt if descending else operator.gt
+    if last_value is None:  # only tasks without a due date come after one
+        return and_(column.is_(None), later(Task.id, last_id))
+    after = later(tuple_(column, Task.id), tuple_(literal(last_value, column.type), literal(last_id)))
+    return or_(after, column.is_(None)) if column is Task.due_at else after
+
+
+def _page_with_total(counted, paged, ordering_of, limit, offset, extra_columns=()):
+    """One page of `paged` and the count of every row of `counted`, in ONE statement.
+
+    The count is a one-row subquery the page is LEFT JOINed to, so it comes back even when the
+    page is empty. `ordering_of(entity, *extra)` orders by the task's and the extra columns.
+    Returns (total, rows); each row has `.Task` and the extra columns.
+    """
+    total = counted.with_only_columns(func.count().label("total")).subquery("total")
+    page = (
+        paged.add_columns(*extra_columns).order_by(*ordering_of(Task, *extra_columns))
+        .limit(limit).offset(offset or None).subquery("page")
+    )
+    task = aliased(Task, page, name="Task")
+    extra = [page.c[column.name] for column in extra_columns]
+    statement = (
+        select(total.c.total, task, *extra).select_from(total).outerjoin(page, true())
+        .order_by(*ordering_of(task, *extra))
+    )
+    rows = db.session.execute(statement).all()
+    return rows[0].total, [row for row in rows if row.Task is not None]
+
+
+def _list_state(user, args):
+    """(filters, offset, the last row's (sort value, id) or None) of a first page, or of a cursor's."""
+    if "cursor" not in args:
+        return {name: args[name] for name in FILTERS if name in args}, args.get("offset", 0), None
+    state = cursors.load(cursors.LIST_SALT, user, args["cursor"], "cursor")
+    filters = FILTER_SCHEMA.load(state["filters"])
+    value = state["value"]
+    if value is not None and filters["sort"].endswith("_at"):
+        value = datetime.fromisoformat(value)
+    return filters, state["offset"], (value, state["id"])
+
+
 def list_tasks(user, args):
-    """One page of `user`'s matching tasks and their total, in one query."""
-    query = _filtered(user, args)
-    page = query.add_columns(func.count().over().label("total"))
-    page = page.order_by(*_ordering(args["sort"])).limit(args["limit"]).offset(args["offset"])
-    rows = db.session.execute(page).all()
-    if rows:
-        total = rows[0].total
-    elif args["offset"] == 0:
-        total = 0
-    else:
-        # Past the last page the window has no row to carry the total on.
-        total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    """One page of `user`'s matching tasks, their total and the next page's cursor, in one query."""
+    limit = args["limit"]
+    filters, offset, last = _list_state(user, args)
+    column, descending = _sort_key(filters["sort"])
+    matching = _filtered(user, filters)
+    # A cursor page starts after the last row it saw (by index, whatever its depth), not at an offset.
+    page = matching if last is None else matching.where(_past(column, descending, *last))
+
+    def ordering_of(entity, sort_value):
+        return _ordering(sort_value, entity.id, descending, nulls_last=column is Task.due_at)
+
+    total, rows = _page_with_total(matching, page, ordering_of, limit + 1, None if last else offset,
+                                   [column.label("sort_value")])
+    next_cursor = None
+    if len(rows) > limit:
+        value, task_id = rows[limit - 1].sort_value, rows[limit - 1].Task.id
+        next_cursor = cursors.dump(cursors.LIST_SALT, user, {
+            "filters": FILTER_SCHEMA.dump(filters), "offset": offset + limit, "id": task_id,
+            "value": value.isoformat() if isinstance(value, datetime) else value,
+        })
+    return {"items": [row.Task for row in rows[:limit]], "total": total, "limit": limit, "offset": offset,
+            "next_cursor": next_cursor}
+
+
+def list_trash(user, args):
+    """A page of the user's trash, latest deletion first, with its total, in one query."""
+
+    def ordering_of(entity):
+        return _ordering(entity.deleted_at, entity.id, True, False)
+
+    trash = owned_tasks(user, TRASH)
+    total, rows = _page_with_total(trash, trash, ordering_of, args["limit"], args["offset"])
     return {"items": [row.Task for row in rows], "total": total, "limit": args["limit"], "offset": args["offset"]}
+
+
+def tag_counts(user):
+    """The tags of the user's live tasks, with how many carry each, by name."""
+    query = (
+        owned_tasks(user).join(TaskTag, TaskTag.task_id == Task.id).where(TaskTag.user_id == user.id)
+        .with_only_columns(TaskTag.tag, func.count()).group_by(TaskTag.tag).order_by(TaskTag.tag)
+    )
+    return [{"name": tag, "count": count} for tag, count in db.session.execute(query)]

@@ -13,6 +13,16 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
 - Known secrets: random passwords never match, so DELETE /me, POST /password and
   POST /login would only ever answer 401. Every other such call whose generated value is
   a string gets the real secret instead, so their success answers (204, 200) are validated too.
+- Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
+  PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
+  integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
+  all be live tasks of the caller), a restore (of a task in the trash) and a move (after another
+  live task) always get one: schemathesis links them to a task just created, and would take a
+  404 there (a live task is not in the trash; ids drawn at random) for a created resource not
+  found, or the 422 of an `after` drawn at random for a schema that does not match. Each such
+  task is made for its call, so the fuzzer's other worker cannot trash or restore it first; a
+  generated If-Match (never its ETag) is dropped, and a move puts the task first rather than
+  after an id drawn at random.
 """
 
 import itertools
@@ -74,9 +84,62 @@ KNOWN_SECRETS = {
 }
 
 
+TASKS = "/api/v1/tasks"
+TASK = TASKS + "/{task_id}"
+_task_turn = itertools.count()
+
+
+def _fresh_task_id(case, trashed=False):
+    """A task of the caller's made for this call alone (in the trash if asked): no other call of the
+    run, on the other worker, can change it first. None when the caller is not signed in."""
+    authorization = (case.headers or {}).get("Authorization")
+    if not authorization:
+        return None
+    headers = {"Authorization": authorization}
+    made = requests.post(BASE_URL + TASKS, json={"title": "Made for the fuzzer"}, headers=headers, timeout=30)
+    if made.status_code != 201:
+        return None
+    task_id = made.json()["id"]
+    if trashed and requests.delete(f"{BASE_URL}{TASKS}/{task_id}", headers=headers, timeout=30).status_code != 204:
+        return None
+    return task_id
+
+
+BULK_EDIT, RESTORE, MOVE = ("PATCH", TASKS), ("POST", TASK + "/restore"), ("POST", TASK + "/move")
+EVERY_CALL = {BULK_EDIT, RESTORE, MOVE}
+EVERY_OTHER_CALL = {("PUT", TASK), ("PATCH", TASK)}
+
+
+def _an_id(value):
+    """A generated integer, or one a link took from a Location header (a string of digits)."""
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+
+
+def _with_known_task(case, key):
+    if key == BULK_EDIT:
+        if isinstance(case.body, dict) and isinstance(case.body.get("ids"), list):
+            task_id = _fresh_task_id(case)
+            if task_id is not None:
+                case.body["ids"] = [task_id]
+    elif _an_id((case.path_parameters or {}).get("task_id")):
+        task_id = _fresh_task_id(case, trashed=key == RESTORE)
+        if task_id is None:
+            return
+        case.path_parameters["task_id"] = task_id
+        # Drawn at random, an If-Match never names the new task's ETag, nor `after` another task of its owner.
+        if isinstance(case.headers, dict):
+            case.headers.pop("If-Match", None)
+        if key == MOVE and isinstance(case.body, dict) and _an_id(case.body.get("after")):
+            case.body["after"] = None
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    secrets = KNOWN_SECRETS.get((case.operation.method.upper(), case.operation.path))
+    key = (case.operation.method.upper(), case.operation.path)
+    if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
+        _with_known_task(case, key)
+        return
+    secrets = KNOWN_SECRETS.get(key)
     if secrets is None or not isinstance(case.body, dict) or next(_turn) % 2:
         return
     for field, value in secrets().items():

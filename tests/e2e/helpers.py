@@ -12,7 +12,7 @@ TASKS = "/api/v1/tasks"
 USER_KEYS = {"id", "email", "name", "role", "created_at"}
 PAIR_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user"}
 TASK_KEYS = {"id", "title", "description", "status", "priority", "due_at", "completed_at", "created_at",
-             "updated_at", "version"}
+             "updated_at", "version", "tags", "position"}
 ENVELOPE_KEYS = {"status", "code", "message", "request_id"}
 
 

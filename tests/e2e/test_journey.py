@@ -35,7 +35,7 @@ def _page(api, **params):
     response = api.get(TASKS, params=params)
     assert response.status_code == 200, response.text
     page = response.json()
-    assert set(page) == {"items", "total", "limit", "offset"}, page
+    assert set(page) == {"items", "total", "limit", "offset", "next_cursor"}, page
     return page
 
 

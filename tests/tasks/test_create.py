@@ -12,7 +12,7 @@ def test_create_is_201_with_the_task_and_its_defaults(client, auth):
     body = response.get_json()
     assert set(body) == TASK_FIELDS
     assert isinstance(body["id"], int)
-    assert {k: body[k] for k in TASK_FIELDS - {"id", "created_at", "updated_at"}} == {
+    assert {k: body[k] for k in TASK_FIELDS - {"id", "created_at", "updated_at", "position"}} == {
         "title": "Write report",
         "description": None,
         "status": "pending",
@@ -20,8 +20,10 @@ def test_create_is_201_with_the_task_and_its_defaults(client, auth):
         "due_at": None,
         "completed_at": None,
         "version": 1,
+        "tags": [],
     }
     assert parse_time(body["created_at"]) == parse_time(body["updated_at"])
+    assert isinstance(body["position"], str) and body["position"]
 
 
 def test_create_stores_every_given_field(client, auth):
@@ -118,7 +120,8 @@ def test_invalid_field_is_422_naming_it_and_nothing_stored(app, client, auth, bo
 @pytest.mark.parametrize(
     "field, value",
     [("id", 99), ("version", 3), ("created_at", "2026-01-01T00:00:00+00:00"),
-     ("updated_at", "2026-01-01T00:00:00+00:00"), ("completed_at", "2026-01-01T00:00:00+00:00")],
+     ("updated_at", "2026-01-01T00:00:00+00:00"), ("completed_at", "2026-01-01T00:00:00+00:00"),
+     ("position", "a0")],
 )
 def test_read_only_field_is_422_naming_it_and_nothing_stored(app, client, auth, field, value):
     response = client.post(TASKS, json={"title": "ok", field: value}, headers=auth)

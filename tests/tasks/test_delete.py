@@ -1,7 +1,7 @@
-"""DELETE /api/v1/tasks/{id}: 204, then the task is gone; a stale If-Match keeps it."""
+"""DELETE /api/v1/tasks/{id}: 204, and the task leaves every live route for the trash; a stale If-Match keeps it."""
 
 from tests.conftest import assert_error
-from tests.tasks.conftest import read, stored, task_count, task_url
+from tests.tasks.conftest import TASKS, read, stored, task_url
 
 
 def test_delete_is_204_with_empty_body(client, auth, task):
@@ -10,10 +10,15 @@ def test_delete_is_204_with_empty_body(client, auth, task):
     assert response.data == b""
 
 
-def test_deleted_task_is_404_and_gone_from_the_database(app, client, auth, task):
+def test_deleted_task_is_404_and_kept_in_the_trash_as_it_was(app, client, auth, task):
+    before = stored(app, task["id"])
     client.delete(task_url(task["id"]), headers=auth)
     assert_error(read(client, auth, task["id"]), 404, "not_found")
-    assert stored(app, task["id"]) is None
+    row = stored(app, task["id"])
+    assert row["deleted_at"] is not None
+    assert row["change_seq"] > before["change_seq"]
+    assert {k: v for k, v in row.items() if k not in ("deleted_at", "change_seq")} == {
+        k: v for k, v in before.items() if k not in ("deleted_at", "change_seq")}  # the version too
 
 
 def test_deleting_twice_is_404(client, auth, task):
@@ -22,16 +27,17 @@ def test_deleting_twice_is_404(client, auth, task):
 
 
 def test_delete_removes_only_that_task(app, client, auth, task):
-    kept = client.post("/api/v1/tasks", json={"title": "Keep me"}, headers=auth).get_json()
+    kept = client.post(TASKS, json={"title": "Keep me"}, headers=auth).get_json()
     client.delete(task_url(task["id"]), headers=auth)
-    assert task_count(app) == 1
+    page = client.get(TASKS, headers=auth).get_json()
+    assert ([item["id"] for item in page["items"]], page["total"]) == ([kept["id"]], 1)
     assert read(client, auth, kept["id"]).get_json() == kept
 
 
 def test_matching_if_match_is_204(app, client, auth, task):
     etag = read(client, auth, task["id"]).headers["ETag"]
     assert client.delete(task_url(task["id"]), headers={**auth, "If-Match": etag}).status_code == 204
-    assert stored(app, task["id"]) is None
+    assert stored(app, task["id"])["deleted_at"] is not None
 
 
 def test_stale_if_match_is_412_and_the_task_stays(app, client, auth, task):

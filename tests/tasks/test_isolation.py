@@ -67,7 +67,7 @@ def test_filters_never_reach_other_users_tasks(client, auth, other, theirs):
     create(client, auth, "My task")
     params = {"q": "secret", "status": "pending", "due_after": "2026-01-01T00:00:00+00:00", "sort": "due_at"}
     assert client.get(TASKS, query_string=params, headers=auth).get_json() == {
-        "items": [], "total": 0, "limit": 20, "offset": 0,
+        "items": [], "total": 0, "limit": 20, "offset": 0, "next_cursor": None,
     }
 
 

@@ -83,13 +83,13 @@ def matching(tasks, predicate):
 
 def test_page_shape_and_defaults(client, auth, tasks):
     page = listing(client, auth)
-    assert set(page) == {"items", "total", "limit", "offset"}
-    assert (page["total"], page["limit"], page["offset"]) == (15, 20, 0)
+    assert set(page) == {"items", "total", "limit", "offset", "next_cursor"}
+    assert (page["total"], page["limit"], page["offset"], page["next_cursor"]) == (15, 20, 0, None)
     assert sorted(page["items"], key=lambda t: t["id"]) == sorted(tasks, key=lambda t: t["id"])
 
 
 def test_empty_list(client, auth):
-    assert listing(client, auth) == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert listing(client, auth) == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_cursor": None}
 
 
 def test_default_sort_is_newest_created_first(client, auth, tasks):
@@ -222,7 +222,8 @@ def test_total_counts_every_match_not_just_the_page(client, auth, tasks):
 
 @pytest.mark.parametrize("offset", [15, 100])
 def test_offset_past_the_end_is_empty_with_the_right_total(client, auth, tasks, offset):
-    assert listing(client, auth, offset=offset) == {"items": [], "total": 15, "limit": 20, "offset": offset}
+    assert listing(client, auth, offset=offset) == {"items": [], "total": 15, "limit": 20, "offset": offset,
+                                                    "next_cursor": None}
 
 
 def test_offset_past_the_end_of_a_filter_keeps_its_total(client, auth, tasks):

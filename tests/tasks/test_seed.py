@@ -1,4 +1,5 @@
-"""flask seed: the demo account with about 25 varied tasks, its printed password working; safe to run again."""
+"""flask seed: the demo account with about 25 varied tasks, tagged and ordered; it never wipes what is there
+unless told (--reset), and refuses production unless forced."""
 
 import re
 
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 from taskapi.auth.models import User
 from taskapi.extensions import db
 from tests.conftest import bearer
-from tests.tasks.conftest import TASKS, create, read
+from tests.tasks.conftest import TASKS, create, ids, page_of, read, stored_tasks, task_url, tombstones
 
 
 def seed(cli):
@@ -65,3 +66,72 @@ def test_seed_leaves_other_users_alone(client, auth, cli):
     seed(cli)
     assert read(client, auth, mine["id"]).get_json() == mine
     assert client.get(TASKS, headers=auth).get_json()["total"] == 1
+
+
+def test_seeded_tasks_have_tags_and_a_manual_order_of_their_own(client, cli):
+    auth = login(client, *seed(cli))
+    items = demo_tasks(client, auth)
+    assert all(task["tags"] for task in items) and len({tag for task in items for tag in task["tags"]}) > 3
+    manual = ids(page_of(client, auth, sort="position", limit=100)["items"])
+    assert manual not in (ids(page_of(client, auth, sort="created_at", limit=100)["items"]),
+                          ids(page_of(client, auth, sort="-created_at", limit=100)["items"]))
+    assert len({task["position"] for task in items}) == len(items)
+    assert page_of(client, auth, "/api/v1/tags")["items"]
+
+
+def test_seed_again_leaves_the_demo_account_as_it_is(app, client, cli):
+    auth = login(client, *seed(cli))
+    demo = next(task for task in demo_tasks(client, auth) if task["title"] == "Plan sprint")
+    mine = create(client, auth, "Added by hand")
+    edited = client.patch(task_url(demo["id"]), json={"title": "Edited"}, headers=auth)
+    before = stored_tasks(app)
+    output = cli("seed").output
+    assert "already there" in output and "demo@example.com" in output
+    assert stored_tasks(app) == before
+    assert read(client, auth, mine["id"]).get_json() == mine
+    assert read(client, auth, edited.get_json()["id"]).get_json() == edited.get_json()
+
+
+def test_seed_keeps_a_changed_password(client, cli):
+    email, password = seed(cli)
+    auth = login(client, email, password)
+    body = {"current_password": password, "new_password": "a new password"}
+    assert client.post("/api/v1/auth/password", json=body, headers=auth).status_code == 204
+    seed(cli)
+    login(client, email, "a new password")
+
+
+def test_seed_reset_replaces_the_demo_tasks_and_password(app, client, cli):
+    email, password = seed(cli)
+    auth = login(client, email, password)
+    mine = create(client, auth, "Added by hand")
+    body = {"current_password": password, "new_password": "a new password"}
+    client.post("/api/v1/auth/password", json=body, headers=auth)
+    old = set(stored_tasks(app))
+    assert "25 tasks" in cli("seed", "--reset").output
+    auth = login(client, email, password)
+    items = demo_tasks(client, auth)
+    assert len(items) == 25 and mine["id"] not in ids(items)
+    assert not old & set(stored_tasks(app))
+    assert set(tombstones(app)) == old  # a synced copy hears of every task that went
+
+
+def test_seed_reset_creates_what_is_missing(client, cli):
+    result = cli("seed", "--reset")
+    assert "demo@example.com" in result.output
+    assert len(demo_tasks(client, login(client, *seed(cli)))) == 25
+
+
+def test_seed_refuses_production_unless_forced(make_app):
+    app = make_app(TASKAPI_ENV="production")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        refused = runner.invoke(args=["seed"])
+    assert refused.exit_code != 0
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "production" in lines[0] and "--force" in lines[0]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+        forced = runner.invoke(args=["seed", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "demo@example.com" in forced.output

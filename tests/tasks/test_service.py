@@ -1,11 +1,11 @@
-"""taskapi.tasks.service called directly: scoping by owner, the list's result, ETag checks."""
+"""taskapi.tasks.service called directly: scoping by owner and by trash, the change lock, the list's result, ETags."""
 
 import pytest
 
 from taskapi.auth import accounts
 from taskapi.errors import ApiError
 from taskapi.extensions import db
-from taskapi.tasks import service
+from taskapi.tasks import service, trash
 from taskapi.tasks.models import Priority, Status, Task, etag
 from tests.conftest import PASSWORD
 
@@ -77,7 +77,7 @@ def test_list_tasks_result_shape(ada, bob):
     second = make(ada, "A2", status=Status.completed)
     make(bob, "B1")
     result = service.list_tasks(ada, PAGE)
-    assert set(result) == {"items", "total", "limit", "offset"}
+    assert set(result) == {"items", "total", "limit", "offset", "next_cursor"}
     assert all(isinstance(item, Task) for item in result["items"])
     assert [item.title for item in result["items"]] == ["A2", "A1"]
     assert (result["total"], result["limit"], result["offset"]) == (2, 20, 0)
@@ -89,7 +89,7 @@ def test_list_tasks_past_the_end_still_counts(ada):
     for title in ("A1", "A2", "A3"):
         make(ada, title)
     assert service.list_tasks(ada, {**PAGE, "limit": 2, "offset": 10}) == {
-        "items": [], "total": 3, "limit": 2, "offset": 10,
+        "items": [], "total": 3, "limit": 2, "offset": 10, "next_cursor": None,
     }
 
 
@@ -111,12 +111,69 @@ def test_toggle_task_of_another_user_is_404_and_changes_nothing(ada, bob):
     assert db.session.get(Task, theirs["id"]).status == Status.pending
 
 
-def test_delete_task_of_another_user_is_404_and_keeps_it(ada, bob):
+def test_trash_task_of_another_user_is_404_and_keeps_it(ada, bob):
     theirs = make(bob, "B1")
     with pytest.raises(ApiError):
-        service.delete_task(ada, theirs["id"])
+        trash.trash_task(ada, theirs["id"])
     db.session.rollback()
-    assert db.session.get(Task, theirs["id"]) is not None
+    assert db.session.get(Task, theirs["id"]).deleted_at is None
+
+
+def _ids(query):
+    return sorted(task.id for task in db.session.execute(query).scalars())
+
+
+def test_owned_tasks_selects_live_tasks_unless_asked_for_the_trash(ada, bob):
+    live, trashed = make(ada, "A1")["id"], make(ada, "A2")["id"]
+    trash.trash_task(ada, trashed)
+    trash.trash_task(bob, make(bob, "B1")["id"])
+    assert _ids(service.owned_tasks(ada)) == [live]
+    assert _ids(service.owned_tasks(ada, service.TRASH)) == [trashed]
+    assert _ids(service.owned_tasks(ada, service.EVERY)) == [live, trashed]
+
+
+def test_get_task_finds_a_trashed_task_only_in_the_trash(ada):
+    task = make(ada, "A1")
+    trash.trash_task(ada, task["id"])
+    with pytest.raises(ApiError) as raised:
+        service.get_task(ada, task["id"])
+    assert raised.value.status == 404
+    assert service.get_task(ada, task["id"], service.TRASH).id == task["id"]
+
+
+def test_owned_tombstones_selects_only_the_users_tombstones(ada, bob):
+    for user in (ada, bob):
+        trash.trash_task(user, make(user, "gone")["id"])
+        trash.empty_trash(user)
+    tombstones = db.session.execute(service.owned_tombstones(ada)).scalars().all()
+    assert [tombstone.user_id for tombstone in tombstones] == [ada.id]
+
+
+def test_next_change_counts_up_per_user(ada, bob):
+    first = service.next_change(ada)
+    db.session.commit()
+    assert (service.next_change(ada), service.next_change(bob)) == (first + 1, 1)
+    db.session.rollback()
+    assert service.next_change(ada) == first + 1  # a rolled back change gave its number back
+
+
+def test_every_write_stamps_the_task_with_a_new_change(ada):
+    task = make(ada, "A1")
+    stamps = [task_row(task["id"]).change_seq]
+    service.update_task(ada, task["id"], {"title": "A2"})
+    stamps.append(task_row(task["id"]).change_seq)
+    service.toggle_task(ada, task["id"])
+    stamps.append(task_row(task["id"]).change_seq)
+    trash.trash_task(ada, task["id"])
+    stamps.append(task_row(task["id"]).change_seq)
+    trash.restore_task(ada, task["id"])
+    stamps.append(task_row(task["id"]).change_seq)
+    assert stamps == sorted(set(stamps)), stamps
+
+
+def task_row(task_id):
+    db.session.expire_all()
+    return db.session.get(Task, task_id)
 
 
 def test_not_modified_compares_the_current_etag(ada):

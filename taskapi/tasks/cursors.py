@@ -1,0 +1,34 @@
+"""Opaque cursors of the task list and the change feed: signed, so only what the service made is read back."""
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
+
+from taskapi.errors import VALIDATION_MESSAGES, ApiError
+
+LIST_SALT = "taskapi.tasks.list-cursor"
+FEED_SALT = "taskapi.tasks.feed-cursor"
+
+
+def _serializer(salt):
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def invalid(parameter, message="Not a valid cursor."):
+    """422 naming the query parameter that carried a cursor."""
+    return ApiError(422, message=VALIDATION_MESSAGES["query"], errors={"query": {parameter: [message]}})
+
+
+def dump(salt, user, payload):
+    """A signed, URL-safe string of `payload`, bound to `user`."""
+    return _serializer(salt).dumps({"user": user.id, **payload})
+
+
+def load(salt, user, token, parameter):
+    """The payload of a cursor this service made for `user`; anything else is 422 on `parameter`."""
+    try:
+        payload = _serializer(salt).loads(token)
+    except BadData:
+        raise invalid(parameter) from None
+    if not isinstance(payload, dict) or payload.pop("user", None) != user.id:
+        raise invalid(parameter)
+    return payload
