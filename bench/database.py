@@ -41,15 +41,21 @@ SELECT 'other' || n || '@example.com', 'Other ' || n, %(hash)s, now(), 0 FROM ge
 # One user's tasks, spread over every status, priority and a year of creation times.
 TASKS_SQL = """
 INSERT INTO tasks (user_id, title, description, status, priority, due_at, completed_at, created_at, updated_at,
-                   version)
+                   version, tags, position, change_seq)
 SELECT u.id, 'Task ' || n, CASE WHEN n %% 3 = 0 THEN NULL ELSE 'Description of task ' || n END,
        (ARRAY['pending', 'in_progress', 'completed'])[n %% 3 + 1], (ARRAY['low', 'medium', 'high'])[n %% 3 + 1],
        CASE WHEN n %% 4 = 0 THEN NULL ELSE now() + (n %% 30) * interval '1 day' END,
        CASE WHEN n %% 3 = 2 THEN now() ELSE NULL END,
-       now() - n * interval '1 minute', now() - n * interval '1 minute', 1
+       now() - n * interval '1 minute', now() - n * interval '1 minute', 1, '[]',
+       -- A fractional-indexing key with a three-digit integer part ('c' + base 62), newest first.
+       'c' || substr(%(digits)s, (n / 3844) %% 62 + 1, 1) || substr(%(digits)s, (n / 62) %% 62 + 1, 1)
+           || substr(%(digits)s, n %% 62 + 1, 1),
+       n
 FROM users AS u CROSS JOIN generate_series(1, %(per_user)s) AS n
-WHERE u.email LIKE %(pattern)s
+WHERE u.email LIKE %(pattern)s;
+UPDATE users SET task_seq = %(per_user)s WHERE email LIKE %(pattern)s;
 """
+BASE_62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def seed(url, password_hash, other_users, tasks_per_other_user):
@@ -58,8 +64,9 @@ def seed(url, password_hash, other_users, tasks_per_other_user):
     with connection, connection.cursor() as cursor:
         cursor.execute(USERS_SQL, {"bench": BENCH_EMAIL, "writer": WRITER_EMAIL, "hash": password_hash,
                                    "others": other_users})
-        cursor.execute(TASKS_SQL, {"per_user": OWN_TASKS, "pattern": BENCH_EMAIL})
-        cursor.execute(TASKS_SQL, {"per_user": tasks_per_other_user, "pattern": "other%@example.com"})
+        cursor.execute(TASKS_SQL, {"per_user": OWN_TASKS, "pattern": BENCH_EMAIL, "digits": BASE_62})
+        cursor.execute(TASKS_SQL, {"per_user": tasks_per_other_user, "pattern": "other%@example.com",
+                                   "digits": BASE_62})
         cursor.execute("SELECT t.id FROM tasks t JOIN users u ON u.id = t.user_id WHERE u.email = %s ORDER BY t.id",
                        (BENCH_EMAIL,))
         task_ids = [row[0] for row in cursor.fetchall()]

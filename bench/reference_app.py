@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from flask import Flask, jsonify, request, url_for
 from flask_jwt_extended import JWTManager, get_jwt_identity, jwt_required
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
+from fractional_indexing import generate_key_between
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 PAGE_SIZE = 20
@@ -27,6 +28,7 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100))
+    task_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class Task(db.Model):
@@ -42,6 +44,10 @@ class Task(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    position: Mapped[str] = mapped_column(String(255))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    change_seq: Mapped[int] = mapped_column(BigInteger)
     __mapper_args__ = {"version_id_col": version}  # UPDATE … WHERE version = <read>, as taskapi's
 
     @property
@@ -60,6 +66,8 @@ class TaskSchema(Schema):
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
     version = fields.Integer()
+    tags = fields.List(fields.String())
+    position = fields.String()
 
 
 class TaskWriteSchema(Schema):
@@ -68,6 +76,13 @@ class TaskWriteSchema(Schema):
     status = fields.String(validate=validate.OneOf(["pending", "in_progress", "completed"]))
     priority = fields.String(validate=validate.OneOf(["low", "medium", "high"]))
     due_at = fields.AwareDateTime(allow_none=True)
+    tags = fields.List(fields.String(validate=validate.Length(1, 40)), validate=validate.Length(max=20))
+
+    @post_load
+    def normalise_tags(self, data, **kwargs):
+        if "tags" in data:
+            data["tags"] = sorted({tag.strip().lower() for tag in data["tags"]})
+        return data
 
 
 class TaskCreateSchema(TaskWriteSchema):
@@ -79,7 +94,8 @@ TASK_WRITE, TASK_CREATE = TaskWriteSchema(), TaskCreateSchema()
 
 
 def page_body(items, total):
-    return {"items": TASKS.dump(items), "total": total, "limit": PAGE_SIZE, "offset": 0}
+    # One page holds all the bench user's tasks, so there is no next page to point to.
+    return {"items": TASKS.dump(items), "total": total, "limit": PAGE_SIZE, "offset": 0, "next_cursor": None}
 
 
 def create_app():
@@ -109,9 +125,15 @@ def current_user():
     return user
 
 
-def owned_task(user, task_id, for_update=False):
-    query = select(Task).where(Task.user_id == user.id, Task.id == task_id)
-    return db.session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
+def owned_task(user, task_id):
+    query = select(Task).where(Task.user_id == user.id, Task.id == task_id, Task.deleted_at.is_(None))
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def take_change_number(user):
+    """As taskapi's writes start: the user's next change number (for a sync feed), its row locked till commit."""
+    bump = update(User).where(User.id == user.id).values(task_seq=User.task_seq + 1).returning(User.task_seq)
+    return db.session.execute(bump).scalar_one()
 
 
 def task_answer(task, status=200):
@@ -124,8 +146,9 @@ def task_answer(task, status=200):
 @jwt_required()
 def list_tasks():
     user = current_user()
-    total = db.session.execute(select(func.count()).select_from(Task).where(Task.user_id == user.id)).scalar_one()
-    page = select(Task).where(Task.user_id == user.id).order_by(Task.created_at.desc(), Task.id.desc())
+    live = (Task.user_id == user.id, Task.deleted_at.is_(None))
+    total = db.session.execute(select(func.count()).select_from(Task).where(*live)).scalar_one()
+    page = select(Task).where(*live).order_by(Task.created_at.desc(), Task.id.desc())
     items = db.session.execute(page.limit(PAGE_SIZE)).scalars().all()
     return jsonify(page_body(items, total))
 
@@ -144,7 +167,13 @@ def get_task(task_id):
 def create_task():
     fields_ = TASK_CREATE.load(request.get_json())
     now = datetime.now(UTC)
-    task = Task(user_id=current_user().id, created_at=now, updated_at=now, **fields_)
+    user = current_user()
+    # The same database work as taskapi's create: lock the user's row while taking a change number
+    # (concurrent creates would otherwise pick one position), then a key before the user's first.
+    seq = take_change_number(user)
+    first = db.session.execute(select(func.min(Task.position)).where(Task.user_id == user.id)).scalar_one()
+    task = Task(user_id=user.id, created_at=now, updated_at=now, position=generate_key_between(None, first),
+                change_seq=seq, **{"tags": [], **fields_})
     if task.status == "completed":
         task.completed_at = now
     db.session.add(task)
@@ -157,7 +186,9 @@ def create_task():
 @jwt_required()
 def update_task(task_id):
     changes = TASK_WRITE.load(request.get_json())
-    task = owned_task(current_user(), task_id, for_update=True)
+    user = current_user()
+    seq = take_change_number(user)  # the lock makes a read-then-write safe, as taskapi's
+    task = owned_task(user, task_id)
     if task is None:
         return jsonify({"status": 404}), 404
     if request.if_match and not request.if_match.contains(task.etag.strip('"')):
@@ -170,5 +201,6 @@ def update_task(task_id):
         if "status" in changed:
             task.completed_at = now if task.status == "completed" else None
         task.updated_at = now
+        task.change_seq = seq
     db.session.commit()
     return task_answer(task)
