@@ -1,6 +1,7 @@
 """Fixtures: a real database (SQLite, or PostgreSQL from TEST_DATABASE_URL), app, client, runner."""
 
 import os
+import uuid
 
 import pytest
 from flask_migrate import upgrade
@@ -47,6 +48,32 @@ def _schema(environ):
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def blank_url(environ, tmp_path):
+    """An empty database of the test's kind: a SQLite file, or a PostgreSQL schema of its own."""
+    url = environ["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'v1.db'}"
+        return
+    schema = f"v1_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def blank_app(environ, blank_url):
+    app = build_app({**environ, "DATABASE_URL": blank_url})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _empty_tables(engine):

@@ -1,12 +1,112 @@
-"""The migrations build exactly the schema the models describe."""
+"""The migrations build exactly the schema the models describe, and upgrade the previous release in place."""
+
+import json
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_jwt_extended import create_access_token
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
 
+from taskapi.auth.passwords import hash_password
 from taskapi.extensions import db
+from taskapi.models import utcnow
+from taskapi.tasks import idempotency
+from tests.conftest import PASSWORD, assert_error, bearer
 
 
 def test_models_match_migrations(app):
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+# Upgrading a database of the previous release (head 0001) in place.
+
+V1_TABLES = {"users", "tasks", "revoked_tokens", "idempotency_keys"}
+V1_TASK_COLUMNS = {"id", "user_id", "title", "description", "status", "priority", "due_at", "completed_at",
+                   "created_at", "updated_at", "version"}
+V1_USER_COLUMNS = {"id", "email", "name", "password_hash", "created_at", "token_generation"}
+# The first answer of an idempotent create, as v1 stored it (no tags or position then).
+V1_ANSWER = {"id": 1, "title": "Task 0", "description": None, "status": "pending", "priority": "medium",
+             "due_at": None, "completed_at": None, "created_at": "2026-11-01T00:00:00+00:00",
+             "updated_at": "2026-11-01T00:00:00+00:00", "version": 1}
+
+
+def _v1_data(connection, when):
+    """What a v1 service stored: two users, their tasks, a revocation and an idempotent create's answer."""
+    users = [connection.execute(text(
+        "INSERT INTO users (email, name, password_hash, created_at, token_generation) "
+        "VALUES (:email, :name, :hash, :when, :gen) RETURNING id"),
+        {"email": email, "name": name, "hash": hash_password(PASSWORD), "when": when, "gen": gen}).scalar_one()
+        for email, name, gen in (("ada@example.com", "Ada", 2), ("bob@example.com", "Bob", 0))]
+    for i in range(3):
+        connection.execute(text(
+            "INSERT INTO tasks (user_id, title, description, status, priority, due_at, completed_at, created_at, "
+            "updated_at, version) VALUES (:user, :title, NULL, 'completed', 'low', :when, :when, :when, :when, 2)"),
+            {"user": users[i % 2], "title": f"Task {i}", "when": when + timedelta(minutes=i)})
+    connection.execute(text("INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ('old-jti', :user, :exp)"),
+                       {"user": users[0], "exp": when + timedelta(days=365 * 20)})
+    answer = json.dumps(V1_ANSWER)
+    connection.execute(text(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response_body, created_at) "
+        "VALUES (:user, 'key-1', :fingerprint, 201, :answer, :when)"),
+        {"user": users[0], "fingerprint": idempotency.fingerprint({"title": "Task 0"}), "answer": answer,
+         "when": utcnow()})
+    return users
+
+
+def _rows(connection, table, columns):
+    listed = ", ".join(sorted(columns))
+    return [tuple(row) for row in connection.execute(text(f"SELECT {listed} FROM {table} ORDER BY 1, 2"))]
+
+
+def test_a_database_of_the_previous_release_upgrades_with_every_row(blank_app):
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    with blank_app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as connection:
+            users = _v1_data(connection, when)
+            before = {table: _rows(connection, table, columns) for table, columns in (
+                ("users", V1_USER_COLUMNS), ("tasks", V1_TASK_COLUMNS),
+                ("revoked_tokens", {"jti", "user_id", "expires_at"}),
+                ("idempotency_keys", {"user_id", "key", "fingerprint", "status_code", "response_body"}))}
+        old_token = create_access_token(str(users[0]), additional_claims={"gen": 2})  # as v1 issued it: no sid
+        upgrade()
+        with db.engine.connect() as connection:
+            after = {table: _rows(connection, table, columns) for table, columns in (
+                ("users", V1_USER_COLUMNS), ("tasks", V1_TASK_COLUMNS),
+                ("revoked_tokens", {"jti", "user_id", "expires_at"}),
+                ("idempotency_keys", {"user_id", "key", "fingerprint", "status_code", "response_body"}))}
+            v2_users = connection.execute(text(
+                "SELECT role, disabled, last_login_at, task_seq FROM users ORDER BY id")).all()
+    assert after == before
+    assert [tuple(row) for row in v2_users] == [("user", False, None, 2), ("user", False, None, 1)]
+
+    client = blank_app.test_client()
+    assert_error(client.get("/api/v1/auth/me", headers=bearer(old_token)), 401, "token_revoked")  # refused once
+    pair = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}).get_json()
+    assert pair["user"]["role"] == "user"
+    auth = bearer(pair["access_token"])
+    replay = client.post("/api/v1/tasks", json={"title": "Task 0"}, headers={**auth, "Idempotency-Key": "key-1"})
+    assert (replay.status_code, replay.get_json(), replay.headers["ETag"]) == (201, V1_ANSWER, '"1.1"')
+    listed = client.get("/api/v1/tasks", headers=auth).get_json()
+    assert listed["total"] == 2 and {task["tags"] for task in map(_frozen, listed["items"])} == {()}
+
+
+def _frozen(task):
+    return {**task, "tags": tuple(task["tags"])}
+
+
+def test_downgrade_to_the_previous_release_leaves_its_schema(blank_app):
+    with blank_app.app_context():
+        upgrade()
+        downgrade(revision="0001")
+        with db.engine.connect() as connection:
+            inspector = inspect(connection)
+            tables = set(inspector.get_table_names()) - {"alembic_version", "sqlite_sequence"}
+            columns = {table: {c["name"] for c in inspector.get_columns(table)} for table in ("users", "tasks")}
+            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert tables == V1_TABLES and version == "0001"
+    assert columns == {"users": V1_USER_COLUMNS, "tasks": V1_TASK_COLUMNS}

@@ -1,47 +1,19 @@
 """Migration 0004 upgrades a v1 database in place (every task kept, ordered, numbered) and downgrades again."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import JSON, create_engine, inspect, text
+from sqlalchemy import JSON, inspect, text
 
 from taskapi.auth.passwords import hash_password
 from taskapi.extensions import db
-from tests.conftest import PASSWORD, bearer, build_app
+from tests.conftest import PASSWORD, bearer
 from tests.tasks.conftest import CHANGES, TASKS, TRASH, ids, page_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # (user, title, created_at offset in hours): two tasks of Ada share a created_at (ids break the tie).
 V1_TASKS = [("ada", "Oldest", 0), ("ada", "Tie low id", 5), ("ada", "Tie high id", 5), ("bob", "Bob's", 1),
             ("ada", "Newest", 9), ("ada", "Middle", 3)]
-
-
-@pytest.fixture
-def blank_url(environ, tmp_path):
-    """An empty database of the test's kind: a SQLite file, or a PostgreSQL schema of its own."""
-    url = environ["DATABASE_URL"]
-    if url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'v1.db'}"
-        return
-    schema = f"wt_v1_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
-
-
-@pytest.fixture
-def blank_app(environ, blank_url):
-    app = build_app({**environ, "DATABASE_URL": blank_url})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _v1_rows(connection):
