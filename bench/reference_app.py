@@ -132,7 +132,8 @@ def owned_task(user, task_id):
 
 def take_change_number(user):
     """As taskapi's writes start: the user's next change number (for a sync feed), its row locked till commit."""
-    bump = update(User).where(User.id == user.id).values(task_seq=User.task_seq + 1).returning(User.task_seq)
+    bump = (update(User).where(User.id == user.id)
+            .values(task_seq=User.task_seq + 1, live_task_count=User.live_task_count + 1).returning(User.task_seq))
     return db.session.execute(bump).scalar_one()
 
 

@@ -109,10 +109,11 @@ def venv_env(**extra):
 
 
 def taskapi_env(database_url, workers, threads=None):
-    """Production variables, as a PaaS would set them; rate limits raised so login can be measured."""
+    """Production variables, as a PaaS would set them; rate limits raised so login can be measured, and the
+    task cap so the writer account can take every create of the run."""
     return venv_env(TASKAPI_ENV="production", DATABASE_URL=database_url, SECRET_KEY=SECRET, JWT_SECRET_KEY=SECRET,
                     WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
-                    JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
+                    MAX_TASKS_PER_USER=10**9, JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
 
 def release(database_url, log_dir):

@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from taskapi.tasks.models import declared_in_models
+
 # No fileConfig here: taskapi configured logging already (JSON lines in production).
 logger = logging.getLogger("alembic.env")
 config = context.config
@@ -27,6 +29,7 @@ def run_migrations_offline():
 def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    conf_args.setdefault("include_object", declared_in_models)
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # Batch mode rebuilds a table by copying it and dropping the original; with foreign keys on,

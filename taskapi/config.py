@@ -118,6 +118,7 @@ def load(instance_path, environ=None):
         "LOGIN_FAILURE_LIMIT": _int(environ, "LOGIN_FAILURE_LIMIT", 5 if production else 50),
         "SECURITY_EVENT_RETENTION_DAYS": _int(environ, "SECURITY_EVENT_RETENTION_DAYS", 90),
         "TRASH_DAYS": _int(environ, "TRASH_DAYS", 30),
+        "MAX_TASKS_PER_USER": _int(environ, "MAX_TASKS_PER_USER", 10_000),
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "HSTS": env == "production",
         **mail_settings(environ, env),
@@ -125,7 +126,7 @@ def load(instance_path, environ=None):
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
-                 "SYNC_RETENTION_DAYS"):
+                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:

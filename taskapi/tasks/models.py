@@ -53,6 +53,16 @@ class Priority(enum.StrEnum):
     high = "high"
 
 
+# Trigram indexes behind `q`, made by migration 0005 on PostgreSQL where pg_trgm can be created; not
+# declared here (SQLite has no such index), so autogenerate and the models-match test leave them out.
+TRIGRAM_INDEXES = ("ix_tasks_title_trgm", "ix_tasks_description_trgm")
+
+
+def declared_in_models(obj, name, type_, reflected, compare_to):
+    """alembic's include_object: every schema object but the trigram indexes."""
+    return not (type_ == "index" and name in TRIGRAM_INDEXES)
+
+
 class Task(db.Model):
     __tablename__ = "tasks"
     __table_args__ = (

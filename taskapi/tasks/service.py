@@ -3,6 +3,7 @@
 import operator
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import String, and_, bindparam, case, cast, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,8 +32,14 @@ USERS = User.__table__
 # Built once: the statement every write of a user's tasks starts with.
 NEXT_CHANGE = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(task_seq=USERS.c.task_seq + 1).returning(USERS.c.task_seq)
+    .values(task_seq=USERS.c.task_seq + 1, live_task_count=USERS.c.live_task_count + bindparam("live"))
+    .returning(USERS.c.task_seq, USERS.c.live_task_count)
 )
+ADJUST_LIVE_COUNT = (
+    update(USERS).where(USERS.c.id == bindparam("user_id"))
+    .values(live_task_count=USERS.c.live_task_count + bindparam("live"))
+)
+TOO_MANY_TASKS = ("too_many_tasks", "You have as many tasks as one account may keep; delete some first.")
 
 
 def owned_tasks(user, scope=LIVE):
@@ -54,17 +61,29 @@ def owned_tombstones(user):
     return select(TaskTombstone).where(TaskTombstone.user_id == user.id)
 
 
-def next_change(user):
+def next_change(user, live=0):
     """Take `user`'s next change sequence number; every transaction writing their tasks starts here.
 
     The UPDATE locks the user's row until the commit: one user's task writes run one at a time on
     every worker and instance, so sequence order is commit order (the change feed misses nothing),
     positions computed under it are unique, and locks are always taken users row first, then tasks.
+    `live` is how many tasks the write brings to life (a create, a restore: 1) or takes out (a
+    trash: -1); beyond MAX_TASKS_PER_USER live tasks the write is refused with 409.
     """
-    seq = db.session.execute(NEXT_CHANGE, {"user_id": user.id}).scalar_one_or_none()
-    if seq is None:  # the account was deleted after this request authenticated
+    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "live": live}).first()
+    if row is None:  # the account was deleted after this request authenticated
         raise token_error("token_invalid")
+    seq, live_count = row
+    if live > 0 and live_count > current_app.config["MAX_TASKS_PER_USER"]:
+        db.session.rollback()
+        raise ApiError(409, *TOO_MANY_TASKS)
     return seq
+
+
+def adjust_live_count(user, live):
+    """For writes that learn how many tasks they brought to life or took out only as they run (under the lock)."""
+    if live:
+        db.session.execute(ADJUST_LIVE_COUNT, {"user_id": user.id, "live": live})
 
 
 def every_task(user):
@@ -150,7 +169,7 @@ def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
     """Create a task, placed first; returns the answer (status, body), replayed for a repeated key."""
 
     def create():
-        seq = next_change(user)
+        seq = next_change(user, live=1)
         position = positions.between(None, first_position(user))
         if position is None:
             rebalance(user, seq, [])

@@ -14,6 +14,7 @@ from taskapi.tasks.models import Status, Task, TaskTombstone
 from taskapi.tasks.service import (
     TASKS,
     TRASH,
+    adjust_live_count,
     check_if_match,
     commit_write,
     get_task,
@@ -29,7 +30,7 @@ CLOCK_SKEW_MARGIN_DAYS = 1
 
 def trash_task(user, task_id, if_match=None):
     """Move a live task to the trash: a new change, but the same version (a restore adds one)."""
-    seq = next_change(user)
+    seq = next_change(user, live=-1)
     task = get_task(user, task_id)
     check_if_match(task, if_match)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
@@ -47,7 +48,7 @@ def trash_task(user, task_id, if_match=None):
 
 def restore_task(user, task_id):
     """Bring a task back from the trash as it was (position, tags, fields); its version grows by 1."""
-    seq = next_change(user)
+    seq = next_change(user, live=1)
     task = get_task(user, task_id, scope=TRASH)
     task.deleted_at = None
     task.change_seq = seq
@@ -62,6 +63,7 @@ def clear_completed(user):
     count = db.session.execute(
         update(TASKS).where(completed.whereclause).values(deleted_at=utcnow(), change_seq=seq)
     ).rowcount
+    adjust_live_count(user, -count)
     db.session.commit()
     return count
 
@@ -80,7 +82,10 @@ def _delete_for_good(trashed):
 
 def delete_all_for_good(user, seq):
     """Every task of the user gone for good (the demo's reset): trashed with `seq`, then deleted."""
-    db.session.execute(update(TASKS).where(owned_tasks(user).whereclause).values(deleted_at=utcnow(), change_seq=seq))
+    live = db.session.execute(
+        update(TASKS).where(owned_tasks(user).whereclause).values(deleted_at=utcnow(), change_seq=seq)
+    ).rowcount
+    adjust_live_count(user, -live)
     _delete_for_good(owned_tasks(user, TRASH))
 
 

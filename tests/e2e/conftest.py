@@ -243,9 +243,20 @@ def database(postgres):
     db.drop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so fixtures can tell whether it failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def start_server(database):
-    """start_server(**env) → a running Server on the test's database (released once)."""
+def start_server(database, request):
+    """start_server(**env) → a running Server on the test's database (released once).
+
+    When the test fails, the errors the servers logged are printed with it.
+    """
     servers = []
 
     def start(workers=2, **env):
@@ -258,6 +269,11 @@ def start_server(database):
     yield start
     for server in servers:
         server.stop()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for server in servers:
+            print(f"--- errors logged by {server.url}:")
+            print("\n".join(line for line in server.lines if '"ERROR"' in line or '"CRITICAL"' in line))
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   Cases whose credentials schemathesis removes or corrupts on purpose keep them that way.
 - Admins: every bearer user is made an admin straight in the database (FUZZ_DATABASE_URL), as
   `flask users set-role` would, so the admin routes answer more than 403.
+- Known objects: every other DELETE /sessions/{id} names a second session of the caller, and
+  every other password-reset confirm a live reset token (stored in the database as a sent
+  message leaves it), so their success answers are validated too.
 - Known secrets: random passwords never match, so DELETE /me, POST /password and
   POST /login would only ever answer 401. Every other such call whose generated value is
   a string gets the real secret instead, so their success answers (204, 200) are validated too.
@@ -25,9 +28,11 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   after an id drawn at random.
 """
 
+import hashlib
 import itertools
 import json
 import os
+import secrets
 import uuid
 
 import psycopg2
@@ -133,15 +138,61 @@ def _with_known_task(case, key):
             case.body["after"] = None
 
 
+SESSION_END = ("DELETE", "/api/v1/auth/sessions/{session_id}")
+RESET_CONFIRM = ("POST", "/api/v1/auth/password-reset/confirm")
+_session_turn, _reset_turn = itertools.count(), itertools.count()
+_reset_account = []
+
+
+def _another_session_id(case):
+    """A second session of the caller's (a login beside the token's), for DELETE /sessions/{id} to end."""
+    headers = {"Authorization": (case.headers or {}).get("Authorization", "")}
+    me = requests.get(BASE_URL + "/api/v1/auth/me", headers=headers, timeout=30)
+    if me.status_code != 200:
+        return None
+    login = requests.post(BASE_URL + "/api/v1/auth/login", json={"email": me.json()["email"], "password": PASSWORD},
+                          timeout=30)
+    if login.status_code != 200:
+        return None
+    sessions = requests.get(BASE_URL + "/api/v1/auth/sessions", headers=headers, timeout=30).json()["items"]
+    return next((session["id"] for session in sessions if not session["current"]), None)
+
+
+def _reset_token():
+    """A live reset token of an account kept for it, stored straight in the database as a sent message
+    leaves it (only its SHA-256): no mailbox to read it from here."""
+    if not DATABASE_URL:
+        return None
+    if not _reset_account:
+        _reset_account.append(register()["user"]["id"])
+    token = secrets.token_urlsafe(32)
+    connection = psycopg2.connect(DATABASE_URL)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("INSERT INTO password_resets (user_id, token_hash, created_at, expires_at) "
+                       "VALUES (%s, %s, now(), now() + interval '1 hour')",
+                       (_reset_account[0], hashlib.sha256(token.encode()).hexdigest()))
+    connection.close()
+    return token
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     key = (case.operation.method.upper(), case.operation.path)
     if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
         _with_known_task(case, key)
         return
-    secrets = KNOWN_SECRETS.get(key)
-    if secrets is None or not isinstance(case.body, dict) or next(_turn) % 2:
+    if key == SESSION_END and _an_id((case.path_parameters or {}).get("session_id")) and next(_session_turn) % 2:
+        session_id = _another_session_id(case)
+        if session_id is not None:
+            case.path_parameters["session_id"] = session_id
         return
-    for field, value in secrets().items():
+    if key == RESET_CONFIRM and isinstance(case.body, dict) and isinstance(case.body.get("token"), str):
+        if next(_reset_turn) % 2 and (token := _reset_token()):
+            case.body["token"] = token
+        return
+    known = KNOWN_SECRETS.get(key)
+    if known is None or not isinstance(case.body, dict) or next(_turn) % 2:
+        return
+    for field, value in known().items():
         if isinstance(case.body.get(field), str):
             case.body[field] = value

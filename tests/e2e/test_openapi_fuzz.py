@@ -121,7 +121,9 @@ def test_every_operation_answers_as_documented(start_server, database, tmp_path)
         "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", SEED,
-        "--workers", "2",
+        # One worker: hypothesis parses lambdas' source to describe them, and CPython 3.11 before 3.11.8
+        # can fail doing that in two threads at once ("AST constructor recursion depth mismatch").
+        "--workers", "1",
         "--request-timeout", "15",
         "--generation-database", "none",
         "--report", "json", "--report-json-path", str(report),
