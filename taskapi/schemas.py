@@ -2,7 +2,9 @@
 
 from datetime import UTC
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, fields, validate
+
+from taskapi.serializers import Schema
 
 
 class ErrorSchema(Schema):

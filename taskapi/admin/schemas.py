@@ -1,9 +1,10 @@
 """Request and response bodies and query parameters of /api/v1/admin."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, fields, validate
 
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
 from taskapi.schemas import PageQuerySchema, StrictBoolean, Text
+from taskapi.serializers import Schema
 
 
 class AdminUserSchema(Schema):

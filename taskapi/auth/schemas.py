@@ -2,11 +2,12 @@
 
 import unicodedata
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
 from taskapi.schemas import Text
+from taskapi.serializers import Schema
 from taskapi.tasks.schemas import TaskSchema
 
 

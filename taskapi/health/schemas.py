@@ -1,6 +1,8 @@
 """Schemas of the service routes."""
 
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from taskapi.serializers import Schema
 
 
 class IndexSchema(Schema):

@@ -1,8 +1,9 @@
 """Request and response bodies, headers and query parameters of /api/v1/tasks."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, pre_load, validate, validates_schema
 
 from taskapi.schemas import MAX_OFFSET, Text, UTCDateTime
+from taskapi.serializers import Schema
 from taskapi.tasks import tags
 from taskapi.tasks.models import (
     DESCRIPTION_MAX,
