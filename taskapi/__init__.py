@@ -22,6 +22,7 @@ def create_app(overrides=None, environ=None):
         errors,
         headers,
         health,
+        jsonprovider,
         logs,
         mail,
         metrics,
@@ -51,6 +52,7 @@ def create_app(overrides=None, environ=None):
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
+    jsonprovider.init_app(app)
     logs.init_app(app)
     requestid.init_app(app)
     errors.init_app(app)

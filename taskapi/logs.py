@@ -6,7 +6,7 @@ import sys
 import time
 
 from flask import g, request
-from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from taskapi.requestid import request_id
 
@@ -24,7 +24,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(_JsonFormatter):
+class JsonFormatter(OrjsonFormatter):
     """One JSON object a line: timestamp, level, logger, message, request_id, extras."""
 
     def __init__(self, *args, **kwargs):
