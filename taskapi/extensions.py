@@ -1,7 +1,6 @@
 """The Flask extensions, created once here and bound to an app in create_app."""
 
 from flask_cors import CORS
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mailman import Mail
@@ -9,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
 from taskapi.api import Api
+from taskapi.jwtmanager import JWTManager
 from taskapi.sessions import Session
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them.

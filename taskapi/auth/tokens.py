@@ -54,13 +54,12 @@ def claims_problem(payload):
     return None
 
 
-def decode_key(jwt_header, unverified_payload):
-    """jwt's decode key callback, which alone sees the claims as sent: a token missing one, or with an
-    impossible value, is invalid before anything reads it (the extension would fill in `type` and `jti`)."""
-    problem = claims_problem(unverified_payload)
+def check_claims(claims):
+    """Refuse a token missing a claim, or with an impossible value, before anything reads it (the claims
+    as sent: the extension would fill in `type` and `jti`). An InvalidTokenError is 401 token_invalid."""
+    problem = claims_problem(claims)
     if problem is not None:
         raise InvalidTokenError(f"bad {problem} claim")
-    return current_app.config["JWT_SECRET_KEY"]
 
 
 def token_error(code):
