@@ -22,8 +22,9 @@ run: $(STAMP)
 	$(BIN)/flask seed
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT) --reload
 
+# One pytest worker per core (pytest-xdist); each has a database of its own. PYTEST_ARGS="-n 0" runs serially.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # End to end: gunicorn and PostgreSQL on 127.0.0.1:5432 (Redis on 6379 for the shared rate limit test).
 e2e: $(STAMP)

@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask_migrate import upgrade
@@ -15,9 +16,39 @@ PASSWORD = "correct horse battery"
 
 
 def test_environ(tmp_path_factory, **extra):
-    """The environment a test app is built from: TASKAPI_ENV=testing on the test database."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.getbasetemp() / 'taskapi.db'}"
+    """The environment a test app is built from: TASKAPI_ENV=testing on the test database.
+
+    With pytest-xdist (make test runs two workers), each worker has a SQLite file of its own (its own
+    base temp directory) or a PostgreSQL database of its own beside TEST_DATABASE_URL's.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url and WORKER:
+        url = _database_of_this_worker(url)
+    url = url or f"sqlite:///{tmp_path_factory.getbasetemp() / 'taskapi.db'}"
     return {"TASKAPI_ENV": "testing", "DATABASE_URL": url, **extra}
+
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist
+
+
+def _database_of_this_worker(url):
+    """`<database>_<worker>` on the same server, made if missing (and dropped when the session ends)."""
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{WORKER}"
+    _admin(url, "SELECT 1")  # fail here, clearly, if the server is not there
+    if not _admin(url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+        _admin(url, f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin(url, statement):
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(text(statement))
+            return result.fetchall() if result.returns_rows else None
+    finally:
+        engine.dispose()
 
 
 def build_app(environ, **overrides):
@@ -48,6 +79,9 @@ def _schema(environ):
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
     yield engine
     engine.dispose()
+    if WORKER and os.environ.get("TEST_DATABASE_URL"):
+        name = urlsplit(environ["DATABASE_URL"]).path.lstrip("/")
+        _admin(os.environ["TEST_DATABASE_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
