@@ -78,6 +78,20 @@ def comparison(summary):
     return "\n".join(lines)
 
 
+def before_after(summary):
+    """taskapi as of --before against this tree, per operation: CPU per request and req/s."""
+    lines = ["| request | CPU ms/req before | after | before / after | req/s before | after | after / before |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for operation in OPERATIONS:
+        if f"before {operation}" not in summary:
+            continue
+        old, new = summary[f"before {operation}"], summary[f"taskapi {operation}"]
+        lines.append(f"| {DESCRIPTIONS[operation]} | {old['cpu_ms']:.2f} | {new['cpu_ms']:.2f} | "
+                     f"{_ratio(old['cpu_ms'], new['cpu_ms']):.2f} | {old['rps']:.0f} | {new['rps']:.0f} | "
+                     f"{_ratio(new['rps'], old['rps']):.2f} |")
+    return "\n".join(lines)
+
+
 def extras(summaries, figures):
     lines = []
     if "rss_mib" in figures:

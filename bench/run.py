@@ -55,6 +55,9 @@ def parse_args():
     parser.add_argument("--large-tasks-per-user", type=int, default=100,
                         help="their tasks each in the 1 M-row database (the 10 k-row one gives them 1)")
     parser.add_argument("--json", help="also write the medians to this file")
+    parser.add_argument("--before", metavar="GIT_REF",
+                        help="also run taskapi as of this commit (same database: same migration head), interleaved "
+                             "with the working tree's, and print before/after")
     args = parser.parse_args()
     args.regimes = [name for name in args.regimes.split(",") if name]
     args.cases = [name for name in args.cases.split(",") if name]
@@ -161,6 +164,9 @@ class Regime:
         """Server key → a function making that server from its name, for the cases asked for."""
         args, small_url = self.args, self.database_url(self.databases["small"])
         plan = {"taskapi": lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads)}
+        if args.before_tree:
+            plan["before"] = lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads,
+                                                          cwd=args.before_tree)
         if set(args.cases) & set(OPERATIONS):
             for model in servers.THREAD_MODELS:
                 plan[f"ref-{model}"] = lambda name, model=model: servers.bench_app(
@@ -223,9 +229,10 @@ class Regime:
         """Case name → (server, script), taskapi and both references interleaved per operation."""
         common = scripts(self.tokens, self.databases["task_ids"], tag)
         found = {}
+        compared = (*COMPARED, "before") if "before" in self.servers else COMPARED
         for operation in OPERATIONS:
             if operation in self.args.cases:
-                for key in COMPARED:
+                for key in compared:
                     found[f"{key} {operation}"] = Case(f"{key} {operation}", self.servers[key], common[operation])
         if "bare" in self.servers:
             found["bare"] = Case("bare", self.servers["bare"], common["bare"])
@@ -300,12 +307,21 @@ def run_regime(name, args, cluster, databases, work_dir, extras):
         regime.tear_down()
 
 
+def checkout(ref, directory):
+    """The files of commit `ref`, for running taskapi as it was (with this checkout's virtualenv)."""
+    directory.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=servers.ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+    return directory
+
+
 def main():
     args = parse_args()
     require_tools()
     from taskapi.auth.passwords import hash_password, hasher
 
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
+    args.before_tree = args.before and checkout(args.before, work_dir / "before")
     password_hash = hash_password(database.BENCH_PASSWORD)
     cluster = postgres.Cluster(servers.free_port())  # on any core while seeding; each regime places it
     regimes, extras = {}, {}
@@ -331,6 +347,9 @@ def main():
         print("\n" + report.regime_heading(name, regime))
         print(report.table(summaries[name]))
         print("\n" + report.comparison(summaries[name]))
+        if args.before:
+            print(f"\nBefore ({args.before}) and after (this tree), same run:\n")
+            print(report.before_after(summaries[name]))
     print("\n" + report.extras(summaries, extras))
     print("\n" + report.targets(summaries, extras, server_cores=1))
     if args.json:

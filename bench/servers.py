@@ -124,9 +124,9 @@ def release(database_url, log_dir):
                        check=True)
 
 
-def taskapi(name, database_url, workers, log_dir, threads=None):
-    """taskapi exactly as the Procfile's web line starts it (gunicorn.conf.py and all)."""
-    server = Server(name, PROCFILE["web"], {}, log_dir, "/health")
+def taskapi(name, database_url, workers, log_dir, threads=None, cwd=ROOT):
+    """taskapi exactly as the Procfile's web line starts it (gunicorn.conf.py and all), from `cwd`'s files."""
+    server = Server(name, PROCFILE["web"], {}, log_dir, "/health", cwd=cwd)
     server.env.update(taskapi_env(with_application_name(database_url, server.application_name), workers, threads))
     return server
 
