@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import redis
 from flask import current_app
 from sqlalchemy import delete, func, select
 
@@ -87,7 +86,10 @@ class RedisStore:
     """Failures as members of a sorted set per address, scored by time; one MULTI reserves and counts."""
 
     def __init__(self, url):
+        import redis  # here, not at the top: the client library is ~6 MB of each worker's memory, for Redis users only
+
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.errors = redis.RedisError
 
     def reserve(self, address, limit):
         key, member, now = REDIS_KEY.format(address), uuid.uuid4().hex, time.time()
@@ -124,6 +126,7 @@ class Throttle:
     def __init__(self, app):
         self.database = DatabaseStore()
         self.redis = RedisStore(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else None
+        self.redis_errors = self.redis.errors if self.redis else ()  # `except ()` catches nothing
         self._redis_failing = False
 
     def _redis_failed(self, exc):
@@ -138,14 +141,14 @@ class Throttle:
                 attempt = self.redis.reserve(address, limit)
                 self._redis_failing = False
                 return attempt
-            except redis.RedisError as exc:
+            except self.redis_errors as exc:
                 self._redis_failed(exc)
         return self.database.reserve(address, limit)
 
     def release(self, attempt):
         try:
             attempt.store.release(attempt)
-        except redis.RedisError as exc:
+        except self.redis_errors as exc:
             self._redis_failed(exc)  # the reservation lapses with the window
 
     def clear(self, address):
@@ -153,7 +156,7 @@ class Throttle:
         if self.redis is not None:
             try:
                 self.redis.clear(address)
-            except redis.RedisError as exc:
+            except self.redis_errors as exc:
                 self._redis_failed(exc)
 
 
