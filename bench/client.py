@@ -50,3 +50,22 @@ def login(url, email, password):
     if answer.status != 200:
         raise RuntimeError(f"login as {email}: {answer.status} {answer.body[:200]!r}")
     return answer.json()["access_token"]
+
+
+def last_page_cursor(url, token, total, limit=20):
+    """The list's next_cursor that leads to the last `limit` of `total` tasks (reached once by offset)."""
+    answer = call(url, "GET", f"/api/v1/tasks?offset={total - 2 * limit}&limit={limit}", headers=bearer(token))
+    cursor = answer.json()["next_cursor"]
+    if answer.status != 200 or not cursor:
+        raise RuntimeError(f"no cursor to the last page: {answer.status} {answer.body[:200]!r}")
+    return cursor
+
+
+def feed_cursor_before_last(url, token, total, last=100):
+    """A change-feed cursor with `last` of the user's `total` changes still to read: a full sync stopped short."""
+    since, read = None, 0
+    while read < total - last:
+        query = f"limit={min(1000, total - last - read)}" + (f"&since={since}" if since else "")
+        page = call(url, "GET", f"/api/v1/tasks/changes?{query}", headers=bearer(token)).json()
+        since, read = page["cursor"], read + len(page["changes"]) + len(page["deleted"])
+    return since

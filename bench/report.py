@@ -10,6 +10,12 @@ REGIMES = {
     "network": "Database across a network: server alone on core 0; PostgreSQL, the delaying proxy and wrk on core 1",
 }
 MIB_IN_MB = 1.048576
+# Cost ratios of one case to another, each with its bound: (case, baseline case, what, at most).
+PAIRS = (
+    ("taskapi-1m last page", "taskapi-1m first page", "last page / first page by cursor, 100 k tasks", 1.3),
+    ("taskapi-1m feed 100k", "taskapi-1m feed 1k", "feed read of 100 changes, 100 k / 1 k tasks", 1.3),
+    ("taskapi tag list", "taskapi list", "list of 20 with a tag filter / plain list", 1.1),
+)
 TARGETS = {"cpu_ratio": 1.0, "cpu_throughput": 1.0, "network_throughput": 1.25, "network_p99_ms": 150,
            "login_per_core": 20, "rss_mb": 70, "start_s": 1.0, "scaling": 1.3}
 
@@ -105,7 +111,15 @@ def extras(summaries, figures):
         lines.append(f"List with 1 M rows / 10 k rows: CPU per request "
                      f"{_ratio(cpu['taskapi-1m list']['cpu_ms'], cpu['taskapi list']['cpu_ms']):.2f}×, p50 "
                      f"{_ratio(cpu['taskapi-1m list']['p50'], cpu['taskapi list']['p50']):.2f}×")
+    for what, cpu_ratio, p50_ratio, _ in pairs(cpu):
+        lines.append(f"{what}: CPU per request {cpu_ratio:.2f}×, p50 {p50_ratio:.2f}×")
     return "\n".join(lines)
+
+
+def pairs(cpu):
+    """PAIRS this run measured: (what, CPU ratio, p50 ratio, bound)."""
+    return [(what, _ratio(cpu[case]["cpu_ms"], cpu[base]["cpu_ms"]), _ratio(cpu[case]["p50"], cpu[base]["p50"]), bound)
+            for case, base, what, bound in PAIRS if {case, base} <= cpu.keys()]
 
 
 def _check(rows, what, measured, met):
@@ -148,4 +162,6 @@ def targets(summaries, figures, server_cores):
         scaling = _ratio(cpu["taskapi-1m list"]["cpu_ms"], cpu["taskapi list"]["cpu_ms"])
         _check(rows, "list CPU per request, 1 M rows / 10 k rows ≤ 1.3×", f"{scaling:.2f}×",
                scaling <= TARGETS["scaling"])
+    for what, cpu_ratio, _, bound in pairs(cpu):
+        _check(rows, f"{what}, CPU per request ≤ {bound}×", f"{cpu_ratio:.2f}×", cpu_ratio <= bound)
     return "\n".join(rows)

@@ -28,7 +28,9 @@ from bench.servers import LOAD_CORE, SERVER_CORE  # noqa: E402
 TASKS = "/api/v1/tasks"
 REGIMES = ("cpu", "network")
 OPERATIONS = ("list", "one", "create", "patch")
-EXTRAS = ("bare", "login", "list-1m")  # bare in both regimes; login and the 1 M-row list in the cpu regime
+# bare in both regimes; the rest in the cpu regime: login, the list filtered by a tag, and on the 1 M-row
+# database the list, cursor pages (first and last of 100 k tasks) and feed reads (100 changes of 1 k / 100 k).
+EXTRAS = ("bare", "login", "tag", "list-1m", "deep")
 COMPARED = ("taskapi", "ref-sync", "ref-gthread")
 
 
@@ -87,11 +89,11 @@ def machine():
     return f"{os.cpu_count()} cores, {cpu_name}, Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def prepare_database(cluster, label, tasks_per_other_user, password_hash, args, log_dir):
+def prepare_database(cluster, label, tasks_per_other_user, password_hash, args, log_dir, deep_users=False):
     db = database.Database(cluster.admin_url, label)
     servers.release(db.url, log_dir)
     started = time.perf_counter()
-    task_ids, total = database.seed(db.url, password_hash, args.other_users, tasks_per_other_user)
+    task_ids, total = database.seed(db.url, password_hash, args.other_users, tasks_per_other_user, deep_users)
     log(f"{db.name}: {total} task rows seeded in {time.perf_counter() - started:.1f} s")
     return db, task_ids
 
@@ -116,6 +118,7 @@ def scripts(tokens, task_ids, tag):
                      counter_body=f'{{"title": "Edited {tag} %d"}}'),
         "login": lua("POST", "/api/v1/auth/login", json_type, body=login_body),
         "bare": lua("GET", TASKS, {}),
+        "tag": lua("GET", f"{TASKS}?tag={database.TAG}", reader),
     }
 
 
@@ -132,6 +135,7 @@ class Regime:
         self.rtt_ms = None
         self.servers = {}
         self.tokens = {}
+        self.deep_paths = {}
 
     def database_url(self, db):
         if self.proxy is None:
@@ -147,6 +151,8 @@ class Regime:
                        "writer": self.log_in("taskapi", database.WRITER_EMAIL)}
         if "taskapi-1m" in self.servers:
             self.tokens["large"] = self.log_in("taskapi-1m", database.BENCH_EMAIL)
+        if "taskapi-1m" in self.servers and "deep" in self.args.cases:
+            self.deep_paths = self.find_deep_paths()
         self.check_equal_output()
 
     def place_database(self):
@@ -173,7 +179,7 @@ class Regime:
                     name, "reference_app", small_url, self.work_dir, model)
         if "bare" in args.cases:
             plan["bare"] = lambda name: servers.bench_app(name, "bare_app", small_url, self.work_dir, "gthread")
-        if self.name == "cpu" and "list-1m" in args.cases:
+        if self.name == "cpu" and {"list-1m", "deep"} & set(args.cases):
             large_url = self.database_url(self.databases["large"])
             plan["taskapi-1m"] = lambda name: servers.taskapi(name, large_url, args.workers, self.work_dir,
                                                               args.threads)
@@ -181,6 +187,21 @@ class Regime:
 
     def log_in(self, key, email):
         return client.login(self.servers[key].url, email, database.BENCH_PASSWORD)
+
+    def find_deep_paths(self):
+        """Paths of the deep cases, with the cursors they need (taken through the API once)."""
+        url = self.servers["taskapi-1m"].url
+        big, feed = (self.log_in("taskapi-1m", email) for email in (database.BIG_EMAIL, database.FEED_EMAIL))
+        self.tokens.update(big=big, feed=feed)
+        last = client.last_page_cursor(url, big, database.BIG_TASKS)
+        since_1k = client.feed_cursor_before_last(url, feed, database.FEED_TASKS)
+        since_100k = client.feed_cursor_before_last(url, big, database.BIG_TASKS)
+        return {
+            "first page": (big, f"{TASKS}?limit=20"),
+            "last page": (big, f"{TASKS}?limit=20&cursor={last}"),
+            "feed 1k": (feed, f"{TASKS}/changes?since={since_1k}"),
+            "feed 100k": (big, f"{TASKS}/changes?since={since_100k}"),
+        }
 
     def check_equal_output(self):
         taskapi = equality.over_http(self.servers["taskapi"].url)
@@ -238,9 +259,14 @@ class Regime:
             found["bare"] = Case("bare", self.servers["bare"], common["bare"])
         if self.name == "cpu" and "login" in self.args.cases:
             found["taskapi login"] = Case("taskapi login", self.servers["taskapi"], common["login"])
-        if "taskapi-1m" in self.servers:
+        if self.name == "cpu" and "tag" in self.args.cases:
+            found["taskapi tag list"] = Case("taskapi tag list", self.servers["taskapi"], common["tag"])
+        if "taskapi-1m" in self.servers and "list-1m" in self.args.cases:
             large = scripts({**self.tokens, "reader": self.tokens["large"]}, self.databases["task_ids"], tag)
             found["taskapi-1m list"] = Case("taskapi-1m list", self.servers["taskapi-1m"], large["list"])
+        for name, (token, path) in self.deep_paths.items():
+            found[f"taskapi-1m {name}"] = Case(f"taskapi-1m {name}", self.servers["taskapi-1m"],
+                                               loadgen.request_lua("GET", path, client.bearer(token)))
         return found
 
     def tear_down(self):
@@ -329,9 +355,9 @@ def main():
         cluster.start()
         small, task_ids = prepare_database(cluster, "10k", 1, password_hash, args, work_dir)
         databases = {"small": small, "task_ids": task_ids}
-        if "list-1m" in args.cases and "cpu" in args.regimes:
+        if {"list-1m", "deep"} & set(args.cases) and "cpu" in args.regimes:
             databases["large"], _ = prepare_database(cluster, "1m", args.large_tasks_per_user, password_hash, args,
-                                                     work_dir)
+                                                     work_dir, deep_users="deep" in args.cases)
         for name in args.regimes:
             regimes[name] = run_regime(name, args, cluster, databases, work_dir, extras)
     finally:
