@@ -30,16 +30,17 @@ class Stats:
         self.lock = threading.Lock()
         self.requests = 0
         self.outcomes = collections.Counter()  # status code or "conn" → count
-        self.errors = []  # monotonic times of every non-2xx or connection error
+        self.errors = []  # monotonic times at which every non-2xx or connection error came back
+        self.counts = collections.Counter()  # what the clients did about unknown outcomes
         self.unexpected = []  # what no client should ever see: (method, path, status, body)
 
-    def record(self, sent_at, method, path, response):
+    def record(self, method, path, response):
         with self.lock:
             self.requests += 1
             outcome = "conn" if response is None else response.status_code
             self.outcomes[outcome] += 1
             if outcome == "conn" or outcome >= 300:
-                self.errors.append(sent_at)
+                self.errors.append(time.monotonic())
             if outcome == "conn" or 200 <= outcome < 300 or outcome in DOCUMENTED_4XX:
                 return
             if outcome in FAULT_STATUSES and _error_code(response) == "service_unavailable":
@@ -49,6 +50,10 @@ class Stats:
     def problem(self, description):
         with self.lock:
             self.unexpected.append(description)
+
+    def count(self, what):
+        with self.lock:
+            self.counts[what] += 1
 
     def non2xx(self):
         """`503:4,conn:2`: every answer that was not 2xx, by status, and connection errors."""
@@ -101,7 +106,8 @@ class Account:
     keyed_titles: dict = field(default_factory=dict)  # Idempotency-Key → title, for keys sent more than once
     feed_cursor: str | None = None
     replica: dict = field(default_factory=dict)  # id → version, as the change feed told it
-    resets_requested: int = 0
+    resets_requested: int = 0  # answered 202
+    resets_unknown: int = 0  # no answer, or 503: stored or not
 
     def live(self):
         return [t for t in self.tasks.values() if not t.deleted and not t.uncertain]
@@ -144,13 +150,12 @@ class Client(threading.Thread):
         token = token or (self.token(account) if account else None)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        sent_at = time.monotonic()
         try:
             response = self.session.request(method, url + path, headers=headers, timeout=TIMEOUT,
                                             allow_redirects=False, **kwargs)
         except requests.RequestException:
             response = None
-        self.stats.record(sent_at, method, path, response)
+        self.stats.record(method, path, response)
         return response
 
     def token(self, account):
@@ -213,6 +218,8 @@ class Client(threading.Thread):
         response = self.call("POST", AUTH + "/password-reset", json={"email": account.email})
         if response is not None and response.status_code == 202:
             account.resets_requested += 1
+        elif _unknown(response):
+            account.resets_unknown += 1
 
     # -- task writes -----------------------------------------------------------------------------------
 
@@ -228,10 +235,12 @@ class Client(threading.Thread):
         while keyed and _unknown(response) and time.monotonic() < deadline:
             # The same key again: the service answers what the first attempt did, or does it now, once.
             account.keyed_titles[headers["Idempotency-Key"]] = title
+            self.stats.count("key_retries")
             time.sleep(0.3)
             response = self.call("POST", TASKS, account, headers=headers, json=body)
         if _unknown(response):
             account.unknown_titles.add(title)
+            self.stats.count("unknown_creates")
             return
         if response.status_code != 201:
             return
@@ -328,6 +337,7 @@ class Client(threading.Thread):
 
     def resync(self, account, task):
         """Learn a task's state after a write whose outcome is unknown: live, in the trash, or lost."""
+        self.stats.count("resyncs")
         deadline = time.monotonic() + RESYNC_SECONDS
         while time.monotonic() < deadline:
             response = self.call("GET", f"{TASKS}/{task.id}", account)

@@ -60,7 +60,9 @@ def test_soak(start_server, database, capsys):
     smtp = SMTPServer().start()
     env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_DEFAULT_SENDER": SENDER,
            "MAIL_TIMEOUT": 5, "PASSWORD_RESET_URL": RESET_URL, "BACKGROUND_INTERVAL": 1,
-           "AUTH_RATE_LIMIT": "100000 per minute", "DB_CONNECT_TIMEOUT": 2}
+           "AUTH_RATE_LIMIT": "100000 per minute", "DB_CONNECT_TIMEOUT": 2,
+           # No hourly cap on messages per address: every acknowledged request for an account queues one.
+           "PASSWORD_RESET_PER_EMAIL": 1_000_000}
     try:
         servers = [start_server(**env), start_server(**env)]  # two workers each, as the Procfile runs them
         workload = Workload([server.url for server in servers], clients=6)
@@ -109,6 +111,8 @@ def test_soak(start_server, database, capsys):
     issued = {row[0] for row in query(database, "SELECT token_hash FROM password_resets")}
     received = {hashlib.sha256(token.encode()).hexdigest() for token in tokens}
     requested = sum(account.resets_requested for account in workload.accounts())
+    unknown = sum(account.resets_unknown for account in workload.accounts())
+    (retried,) = query(database, "SELECT count(*) FROM mail_outbox WHERE attempts > 1")[0]
 
     summary = (f"soak: {SECONDS}s requests={stats.requests} acknowledged_writes={acknowledged} verified={verified} "
                f"lost={acknowledged - verified} non2xx={stats.non2xx()} "
@@ -117,11 +121,13 @@ def test_soak(start_server, database, capsys):
     with capsys.disabled():
         print(f"\n{summary}")
         print(f"soak faults: smtp down {SMTP_OUTAGE}s, worker {killed} killed, {terminated} database backends "
-              f"terminated; reset requests={requested} outbox={statuses} workers={survivors}")
+              f"terminated; reset requests={requested} (+{unknown} unanswered) outbox={statuses} "
+              f"retried={retried}; {dict(stats.counts)}; workers={survivors}")
         for problem in (stats.unexpected + problems + feed_problems)[:30]:
             print(f"soak problem: {problem}")
 
     assert acknowledged > 0 and requested > 0
+    assert terminated > 0 and retried > 0, "the database and mail outages were met"
     assert stats.unexpected == [], "answers no client should see (above)"
     assert problems == [], "the database differs from what was acknowledged (above)"
     assert feed_problems == [], "the change feed differs from what was acknowledged (above)"
@@ -129,5 +135,6 @@ def test_soak(start_server, database, capsys):
     assert len(survivors) == len(rss_before) - 1, (rss_before, rss_after)
     assert growth < RSS_GROWTH_LIMIT, (rss_before, rss_after)
     assert statuses == {"sent": queued} and queued > 0, statuses
+    assert requested <= queued <= requested + unknown, "every acknowledged reset request queued one message"
     assert sum(tokens.values()) == queued and max(tokens.values()) == 1, "a message lost or sent twice"
     assert received == issued, "every reset token issued was mailed, and only those"
