@@ -92,6 +92,7 @@ def test_soak(start_server, database, capsys):
         ended = time.monotonic()
         workload.stop()
         rss_after = _worker_rss(servers)
+        workers_at_end = [len(server.worker_pids()) for server in servers]
 
         _wait_for_mail(database, smtp)
         feed_problems = workload.finish_feeds()
@@ -132,6 +133,7 @@ def test_soak(start_server, database, capsys):
     assert problems == [], "the database differs from what was acknowledged (above)"
     assert feed_problems == [], "the change feed differs from what was acknowledged (above)"
     assert recovery is not None and recovery <= RECOVERY_LIMIT, f"errors went on after the last fault: {recovery}"
+    assert workers_at_end == [2, 2], "gunicorn replaces the killed worker"
     assert len(survivors) == len(rss_before) - 1, (rss_before, rss_after)
     assert growth < RSS_GROWTH_LIMIT, (rss_before, rss_after)
     assert statuses == {"sent": queued} and queued > 0, statuses
