@@ -1,12 +1,13 @@
 # make run: serve on http://127.0.0.1:5000 (PORT=…) with demo data, reloading on changes; make test: the whole suite.
 # make bench: the benchmark, by hand (two regimes, its own PostgreSQL cluster, wrk; see docs/performance.md);
 # BENCH_ARGS passes options (python -m bench.run --help).
+# make soak: two instances under load through faults, 180 s (TASKAPI_SOAK_SECONDS=… for longer).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test e2e lint bench clean
+.PHONY: run test e2e soak lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "taskapi needs Python 3.11+")'
@@ -29,6 +30,11 @@ test: $(STAMP)
 # End to end: gunicorn and PostgreSQL on 127.0.0.1:5432 (Redis on 6379 for the shared rate limit test).
 e2e: $(STAMP)
 	TASKAPI_E2E=1 $(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# The soak: minutes of mixed load through faults (TASKAPI_SOAK_SECONDS, 180 by default).
+TASKAPI_SOAK_SECONDS ?= 180
+soak: $(STAMP)
+	TASKAPI_E2E=1 TASKAPI_SOAK_SECONDS=$(TASKAPI_SOAK_SECONDS) $(BIN)/python -m pytest -m soak tests/e2e/test_soak.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

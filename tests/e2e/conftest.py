@@ -32,11 +32,21 @@ def e2e_requested(config):
     return re.search(r"(?<!not )\be2e\b", config.getoption("markexpr") or "") is not None
 
 
+def soak_requested(config):
+    """The soak test (minutes long) runs only when `-m` selects soak: never within `-m e2e` or a plain run."""
+    return re.search(r"(?<!not )\bsoak\b", config.getoption("markexpr") or "") is not None
+
+
 def pytest_collection_modifyitems(config, items):
     skip = None if e2e_requested(config) else pytest.mark.skip(reason="end-to-end: set TASKAPI_E2E=1 or use -m e2e")
+    skip_soak = None if soak_requested(config) else pytest.mark.skip(reason="soak: use -m soak")
     for item in items:
         if Path(item.fspath).is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.e2e)
+            if item.get_closest_marker("soak"):
+                if skip_soak:
+                    item.add_marker(skip_soak)
+            else:  # not e2e: `-m e2e` leaves the soak out
+                item.add_marker(pytest.mark.e2e)
             if skip:
                 item.add_marker(skip)
 

@@ -1,0 +1,506 @@
+"""The soak workload: client threads on real HTTP, keeping a ledger of every write the service acknowledged."""
+
+import collections
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import requests
+
+from tests.e2e.helpers import AUTH, PASSWORD, TASKS, TIMEOUT, query
+
+# During a fault the service may answer 503 (the database went away); these 4xx are documented answers a
+# client must handle (a write it could not confirm may have happened: 404, 409 and 412 follow from that).
+FAULT_STATUSES = {503}
+DOCUMENTED_4XX = {404, 409, 412, 429}
+ACCOUNTS_PER_CLIENT = 4
+LIVE_TASKS_WANTED = 12
+PAUSE = 0.02  # between a client's operations: the machine is shared, the point is duration, not load
+RESYNC_SECONDS = 30
+REFRESH_AFTER = 600  # seconds; access tokens live 900
+COMPARED = ("title", "status", "priority", "version", "position", "deleted")
+
+
+class Stats:
+    """Every request's outcome and when it was sent, shared by the clients."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.outcomes = collections.Counter()  # status code or "conn" → count
+        self.errors = []  # monotonic times at which every non-2xx or connection error came back
+        self.counts = collections.Counter()  # what the clients did about unknown outcomes
+        self.unexpected = []  # what no client should ever see: (method, path, status, body)
+
+    def record(self, method, path, response):
+        with self.lock:
+            self.requests += 1
+            outcome = "conn" if response is None else response.status_code
+            self.outcomes[outcome] += 1
+            if outcome == "conn" or outcome >= 300:
+                self.errors.append(time.monotonic())
+            if outcome == "conn" or 200 <= outcome < 300 or outcome in DOCUMENTED_4XX:
+                return
+            if outcome in FAULT_STATUSES and _error_code(response) == "service_unavailable":
+                return
+            self.unexpected.append((method, path, outcome, response.text[:300]))
+
+    def problem(self, description):
+        with self.lock:
+            self.unexpected.append(description)
+
+    def count(self, what):
+        with self.lock:
+            self.counts[what] += 1
+
+    def non2xx(self):
+        """`503:4,conn:2`: every answer that was not 2xx, by status, and connection errors."""
+        items = sorted((str(k), n) for k, n in self.outcomes.items() if k == "conn" or not 200 <= k < 300)
+        return ",".join(f"{k}:{n}" for k, n in items) or "0"
+
+
+def _error_code(response):
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None
+
+
+@dataclass
+class TaskState:
+    """What the client last knew of one task: from an acknowledged write, or re-read after an unknown outcome."""
+
+    id: int
+    title: str
+    status: str
+    priority: str
+    version: int
+    position: str
+    deleted: bool = False
+    acknowledged: int = 0  # writes to it the service acknowledged
+    uncertain: bool = False  # could not be re-read after an unknown outcome: left out of the verification
+
+    def take(self, body, deleted=False):
+        for name in ("title", "status", "priority", "version", "position"):
+            setattr(self, name, body[name])
+        self.deleted = deleted
+
+    def etag(self):
+        return f'"{self.id}.{self.version}"'
+
+    def expected(self):
+        return {name: getattr(self, name) for name in COMPARED}
+
+
+@dataclass
+class Account:
+    email: str
+    user_id: int = 0
+    access: str = ""
+    refresh: str = ""
+    issued_at: float = 0.0
+    tasks: dict = field(default_factory=dict)  # id → TaskState
+    unknown_titles: set = field(default_factory=set)  # creates without a key whose outcome is unknown
+    keyed_titles: dict = field(default_factory=dict)  # Idempotency-Key → title, for keys sent more than once
+    feed_cursor: str | None = None
+    replica: dict = field(default_factory=dict)  # id → version, as the change feed told it
+    resets_requested: int = 0  # answered 202
+    resets_unknown: int = 0  # no answer, or 503: stored or not
+
+    def live(self):
+        return [t for t in self.tasks.values() if not t.deleted and not t.uncertain]
+
+    def trashed(self):
+        return [t for t in self.tasks.values() if t.deleted and not t.uncertain]
+
+    def take_pair(self, pair):
+        self.user_id = pair["user"]["id"]
+        self.access, self.refresh = pair["access_token"], pair["refresh_token"]
+        self.issued_at = time.monotonic()
+
+
+class Client(threading.Thread):
+    """One client: its own accounts, written by it alone, so their final state is exactly its ledger's."""
+
+    def __init__(self, urls, stats, stop, seed):
+        super().__init__(daemon=True, name=f"soak-client-{seed}")
+        self.urls = urls
+        self.stats = stats
+        self.stop = stop
+        self.random = random.Random(seed)
+        self.session = requests.Session()
+        self.turn = seed
+        self.accounts = []
+        self.failure = None
+        self.operations = [
+            (self.create, 10), (self.create_with_key, 10), (self.patch, 15), (self.move, 8), (self.toggle, 8),
+            (self.delete, 6), (self.restore, 4), (self.browse, 8), (self.read, 6), (self.feed, 6),
+            (self.refresh, 2), (self.login, 1), (self.register, 1), (self.reset, 1),
+        ]
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def call(self, method, path, account=None, token=None, headers=None, **kwargs):
+        """One request to the next instance in turn; None when the connection failed (outcome unknown)."""
+        url = self.urls[self.turn % len(self.urls)]
+        self.turn += 1
+        headers = dict(headers or {})
+        token = token or (self.token(account) if account else None)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self.session.request(method, url + path, headers=headers, timeout=TIMEOUT,
+                                            allow_redirects=False, **kwargs)
+        except requests.RequestException:
+            response = None
+        self.stats.record(method, path, response)
+        return response
+
+    def token(self, account):
+        if time.monotonic() - account.issued_at > REFRESH_AFTER:
+            self.refresh(account)
+        return account.access
+
+    def pick_account(self):
+        return self.random.choice(self.accounts)
+
+    def run(self):
+        try:
+            while not self.accounts and not self.stop.is_set():
+                self.register()
+            operations, weights = zip(*self.operations, strict=True)
+            while not self.stop.is_set():
+                self.random.choices(operations, weights)[0]()
+                time.sleep(PAUSE)
+        except Exception as exc:  # a bug in the workload must fail the test, not vanish with the thread
+            self.failure = exc
+            raise
+
+    # -- accounts --------------------------------------------------------------------------------------
+
+    def register(self):
+        if len(self.accounts) >= ACCOUNTS_PER_CLIENT:
+            return self.login()
+        account = Account(email=f"soak-{uuid.uuid4().hex[:12]}@example.com")
+        response = self.call("POST", AUTH + "/register", json={"email": account.email, "password": PASSWORD,
+                                                                "name": "Soak"})
+        if response is not None and response.status_code == 201:
+            account.take_pair(response.json())
+            self.accounts.append(account)
+        # Otherwise the account may or may not exist: its address is never used again.
+
+    def login(self, account=None):
+        """Log in (a new session); after an unknown outcome, keep trying: the account needs tokens."""
+        account = account or self.pick_account()
+        deadline = time.monotonic() + RESYNC_SECONDS
+        while time.monotonic() < deadline:
+            response = self.call("POST", AUTH + "/login", json={"email": account.email, "password": PASSWORD})
+            if response is not None and response.status_code == 200:
+                account.take_pair(response.json())
+                return
+            time.sleep(0.5)
+        self.stats.problem(f"could not log in to {account.email} for {RESYNC_SECONDS} s")
+
+    def refresh(self, account=None):
+        account = account or self.pick_account()
+        response = self.call("POST", AUTH + "/refresh", token=account.refresh)
+        if response is not None and response.status_code == 200:
+            account.take_pair(response.json())
+        else:
+            # Unknown outcome: the refresh token may have been exchanged, and sending it again would end the
+            # session as a replay. A new login is the safe way back.
+            self.login(account)
+
+    def reset(self):
+        account = self.pick_account()
+        response = self.call("POST", AUTH + "/password-reset", json={"email": account.email})
+        if response is not None and response.status_code == 202:
+            account.resets_requested += 1
+        elif _unknown(response):
+            account.resets_unknown += 1
+
+    # -- task writes -----------------------------------------------------------------------------------
+
+    def create(self, keyed=False):
+        account = self.pick_account()
+        if len(account.live()) >= LIVE_TASKS_WANTED * 2:
+            return self.delete(account)
+        title = f"soak {uuid.uuid4().hex[:16]}"
+        body = {"title": title, "priority": self.random.choice(["low", "medium", "high"])}
+        headers = {"Idempotency-Key": str(uuid.uuid4())} if keyed else {}
+        response = self.call("POST", TASKS, account, headers=headers, json=body)
+        deadline = time.monotonic() + RESYNC_SECONDS
+        while keyed and _unknown(response) and time.monotonic() < deadline:
+            # The same key again: the service answers what the first attempt did, or does it now, once.
+            account.keyed_titles[headers["Idempotency-Key"]] = title
+            self.stats.count("key_retries")
+            time.sleep(0.3)
+            response = self.call("POST", TASKS, account, headers=headers, json=body)
+        if _unknown(response):
+            account.unknown_titles.add(title)
+            self.stats.count("unknown_creates")
+            return
+        if response.status_code != 201:
+            return
+        created = response.json()
+        task = TaskState(id=created["id"], title="", status="", priority="", version=0, position="")
+        task.take(created)
+        task.acknowledged = 1
+        account.tasks[task.id] = task
+        if created["version"] != 1 or created["title"] != title:
+            self.stats.problem(f"create answered {created}")
+        if keyed and self.random.random() < 0.2:  # a replay of an acknowledged create gets the same answer
+            again = self.call("POST", TASKS, account, headers=headers, json=body)
+            if again is not None and again.status_code == 201 and again.json() != created:
+                self.stats.problem(f"replayed Idempotency-Key answered {again.json()}, first {created}")
+
+    def create_with_key(self):
+        self.create(keyed=True)
+
+    def _write(self, account, task, method, path, bump, **kwargs):
+        """A conditional write to one task; its answer updates the ledger, an unknown outcome re-reads it."""
+        response = self.call(method, path, account, headers={"If-Match": task.etag()}, **kwargs)
+        if _unknown(response):
+            return self.resync(account, task)
+        if response.status_code in (404, 412):  # this client alone writes the task: its ledger is behind
+            self.stats.problem(f"{method} {path} answered {response.status_code} to the task's own writer")
+            return self.resync(account, task)
+        if response.status_code >= 300:
+            return
+        task.acknowledged += 1
+        if response.status_code == 204:
+            task.deleted = True
+            return
+        before = task.version
+        task.take(response.json())
+        if (bump and task.version != before + 1) or task.version < before:
+            self.stats.problem(f"{method} {path}: version {before} → {task.version}")
+
+    def _live_task(self, account):
+        live = account.live()
+        return self.random.choice(live) if live else None
+
+    def patch(self):
+        account = self.pick_account()
+        task = self._live_task(account)
+        if task is None:
+            return self.create()
+        changes = {"title": f"soak {uuid.uuid4().hex[:16]}"}
+        if self.random.random() < 0.5:
+            changes["priority"] = self.random.choice(["low", "medium", "high"])
+        if self.random.random() < 0.3:
+            changes["status"] = self.random.choice(["pending", "in_progress", "completed"])
+        self._write(account, task, "PATCH", f"{TASKS}/{task.id}", True, json=changes)
+
+    def toggle(self):
+        account = self.pick_account()
+        task = self._live_task(account)
+        if task is not None:
+            self._write(account, task, "PATCH", f"{TASKS}/{task.id}/toggle", True)
+
+    def move(self):
+        account = self.pick_account()
+        live = account.live()
+        if len(live) < 2:
+            return
+        task = self.random.choice(live)
+        after = self.random.choice([None] + [t.id for t in live if t.id != task.id])
+        self._write(account, task, "POST", f"{TASKS}/{task.id}/move", False, json={"after": after})
+
+    def delete(self, account=None):
+        account = account or self.pick_account()
+        if len(account.live()) <= LIVE_TASKS_WANTED // 3:
+            return
+        task = self._live_task(account)
+        self._write(account, task, "DELETE", f"{TASKS}/{task.id}", False)
+
+    def restore(self):
+        account = self.pick_account()
+        trashed = account.trashed()
+        if not trashed:
+            return
+        task = self.random.choice(trashed)
+        response = self.call("POST", f"{TASKS}/{task.id}/restore", account)
+        if _unknown(response):
+            return self.resync(account, task)
+        if response.status_code == 404:
+            self.stats.problem(f"restore of trashed task {task.id} answered 404")
+            return self.resync(account, task)
+        if response.status_code == 200:
+            before = task.version
+            task.take(response.json())
+            task.acknowledged += 1
+            if task.version != before + 1:
+                self.stats.problem(f"restore of {task.id}: version {before} → {task.version}")
+
+    def resync(self, account, task):
+        """Learn a task's state after a write whose outcome is unknown: live, in the trash, or lost."""
+        self.stats.count("resyncs")
+        deadline = time.monotonic() + RESYNC_SECONDS
+        while time.monotonic() < deadline:
+            response = self.call("GET", f"{TASKS}/{task.id}", account)
+            if response is not None and response.status_code == 200:
+                task.take(response.json())
+                return
+            if response is not None and response.status_code == 404:
+                found = self._find_in_trash(account, task.id)
+                if found is not None:
+                    task.take(found, deleted=True)
+                    return
+            time.sleep(0.5)
+        task.uncertain = True
+
+    def _find_in_trash(self, account, task_id):
+        offset = 0
+        while True:
+            response = self.call("GET", f"{TASKS}/trash", account, params={"limit": 100, "offset": offset})
+            if response is None or response.status_code != 200:
+                return None
+            page = response.json()
+            for item in page["items"]:
+                if item["id"] == task_id:
+                    return item
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                self.stats.problem(f"task {task_id} is neither live nor in the trash")
+                return None
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def browse(self):
+        account = self.pick_account()
+        sort = self.random.choice(["position", "-created_at", "title", "-updated_at"])
+        self.call("GET", TASKS, account, params={"sort": sort, "limit": 20})
+
+    def read(self):
+        """A read after the client's own writes, through either instance, answers exactly its ledger."""
+        account = self.pick_account()
+        task = self._live_task(account)
+        if task is None:
+            return
+        response = self.call("GET", f"{TASKS}/{task.id}", account)
+        if response is not None and response.status_code == 200:
+            body = response.json()
+            seen = {**{name: body[name] for name in COMPARED if name != "deleted"}, "deleted": False}
+            if seen != task.expected():
+                self.stats.problem(f"read of task {task.id}: {seen}, the ledger says {task.expected()}")
+
+    def feed(self, account=None):
+        """Apply the change feed to the account's replica; True when it was read to its end."""
+        account = account or self.pick_account()
+        for _ in range(20):
+            params = {"limit": 100, **({"since": account.feed_cursor} if account.feed_cursor else {})}
+            response = self.call("GET", f"{TASKS}/changes", account, params=params)
+            if response is None or response.status_code != 200:
+                return False
+            page = response.json()
+            for item in page["changes"]:
+                account.replica[item["id"]] = item["version"]
+            for task_id in page["deleted"]:
+                account.replica.pop(task_id, None)
+            account.feed_cursor = page["cursor"]
+            if not page["has_more"]:
+                return True
+        return False
+
+
+def _unknown(response):
+    """No answer, or 503: the write may or may not have happened."""
+    return response is None or response.status_code in FAULT_STATUSES
+
+
+class Workload:
+    """`clients` threads against the instances at `urls`."""
+
+    def __init__(self, urls, clients=6):
+        self.stats = Stats()
+        self.stop_event = threading.Event()
+        self.clients = [Client(urls, self.stats, self.stop_event, seed) for seed in range(clients)]
+
+    def start(self):
+        for client in self.clients:
+            client.start()
+
+    def stop(self):
+        self.stop_event.set()
+        for client in self.clients:
+            client.join(timeout=2 * RESYNC_SECONDS + TIMEOUT)
+        failures = [client.failure for client in self.clients if client.failure is not None]
+        assert not failures, failures
+
+    def accounts(self):
+        return [account for client in self.clients for account in client.accounts]
+
+    def acknowledged_writes(self):
+        return sum(task.acknowledged for account in self.accounts() for task in account.tasks.values())
+
+    def finish_feeds(self):
+        """Read every account's feed to its end, now that no one writes: [(email, problem)]."""
+        problems = []
+        for client in self.clients:
+            for account in client.accounts:
+                if not client.feed(account):
+                    problems.append((account.email, "feed not readable to its end"))
+                    continue
+                live = {t.id: t.version for t in account.tasks.values() if not t.deleted and not t.uncertain}
+                known = set(account.tasks)
+                replica = {i: v for i, v in account.replica.items() if i in known}
+                if replica != live:
+                    problems.append((account.email, f"feed replica {replica} != ledger {live}"))
+        return problems
+
+
+def verify(workload, database):
+    """The ledger against the database: (verified writes, problems)."""
+    accounts = workload.accounts()
+    rows = query(database, "SELECT id, user_id, title, status::text, priority::text, version, position, "
+                           "deleted_at IS NOT NULL FROM tasks WHERE user_id = ANY(%s)",
+                 ([a.user_id for a in accounts],))
+    by_id = {row[0]: row for row in rows}
+    problems, verified = [], 0
+    for account in accounts:
+        for task in account.tasks.values():
+            if task.uncertain:
+                problems.append(f"task {task.id}: state never learnt after an unknown outcome")
+                continue
+            row = by_id.get(task.id)
+            actual = None if row is None else dict(zip(COMPARED, row[2:], strict=True))
+            if actual != task.expected():
+                problems.append(f"task {task.id}: database {actual}, last acknowledged {task.expected()}")
+            else:
+                verified += task.acknowledged
+        unclaimed = collections.Counter(row[2] for row in rows if row[1] == account.user_id
+                                        and row[0] not in account.tasks)
+        for title, count in unclaimed.items():
+            if title not in account.unknown_titles or count > 1:
+                problems.append(f"{account.email}: {count} task(s) titled {title!r} nobody created")
+        for key, title in account.keyed_titles.items():
+            count = sum(1 for row in rows if row[1] == account.user_id and row[2] == title)
+            if count > 1:
+                problems.append(f"Idempotency-Key {key}: {count} tasks")
+    return verified, problems
+
+
+def recovery_seconds(error_times, last_fault, ended, window=10.0):
+    """Seconds from the last fault to the start of the first `window` without a single error (None: never)."""
+    later = sorted(t for t in error_times if t >= last_fault)
+    for start in [last_fault] + [t + 1e-6 for t in later]:
+        if start + window > ended:
+            return None
+        if not any(start <= t < start + window for t in later):
+            return start - last_fault
+    return None
+
+
+def rss_kib(pid):
+    """A process's resident set (VmRSS), in KiB; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        return None
+    return None

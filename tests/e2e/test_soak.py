@@ -1,0 +1,142 @@
+"""Soak: two instances under a mixed workload through a worker kill, a database outage and a mail outage.
+
+Nothing acknowledged is lost or changed, no answer is an undocumented error, the errors stop within
+seconds of the last fault, every queued reset message arrives exactly once, and workers do not grow.
+TASKAPI_SOAK_SECONDS sets the duration (180 by default, at least 120: the faults and a quiet end must fit).
+"""
+
+import collections
+import hashlib
+import os
+import signal
+import time
+
+import psycopg2
+import pytest
+
+from tests.e2e.conftest import PG_ADMIN_URL
+from tests.e2e.helpers import query
+from tests.e2e.soak import Workload, recovery_seconds, rss_kib, verify
+from tests.smtp import RESET_URL, SENDER, SMTPServer, reset_token
+
+pytestmark = pytest.mark.soak
+
+SECONDS = max(120, int(os.environ.get("TASKAPI_SOAK_SECONDS", "180")))
+SMTP_OUTAGE = 20  # seconds the mail server is away
+RECOVERY_LIMIT = 30  # seconds from the last fault to the first 10 s without an error
+RSS_GROWTH_LIMIT = 10  # percent, from after warm-up to the end, for every worker that lived through
+MAIL_DRAIN = 90  # seconds after the workload for the outbox to empty (retries back off 5, 10, 20 s…)
+
+
+def _terminate_backends(database_name):
+    """Every connection to the soak's database is cut, as a database restart would (other databases untouched)."""
+    connection = psycopg2.connect(PG_ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = %s AND pid <> pg_backend_pid()", (database_name,))
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+def _worker_rss(servers):
+    return {pid: rss_kib(pid) for server in servers for pid in server.worker_pids()}
+
+
+def _wait_for_mail(database, smtp):
+    """Until nothing waits in the outbox and the SMTP server has as many messages as it holds."""
+    deadline = time.monotonic() + MAIL_DRAIN
+    while time.monotonic() < deadline:
+        (pending,) = query(database, "SELECT (SELECT count(*) FROM mail_outbox WHERE status = 'pending') + "
+                                     "(SELECT count(*) FROM password_reset_requests)")[0]
+        (queued,) = query(database, "SELECT count(*) FROM mail_outbox")[0]
+        if pending == 0 and len(smtp.received) >= queued:
+            return
+        time.sleep(0.5)
+
+
+def test_soak(start_server, database, capsys):
+    smtp = SMTPServer().start()
+    env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_DEFAULT_SENDER": SENDER,
+           "MAIL_TIMEOUT": 5, "PASSWORD_RESET_URL": RESET_URL, "BACKGROUND_INTERVAL": 1,
+           "AUTH_RATE_LIMIT": "100000 per minute", "DB_CONNECT_TIMEOUT": 2,
+           # No hourly cap on messages per address: every acknowledged request for an account queues one.
+           "PASSWORD_RESET_PER_EMAIL": 1_000_000}
+    try:
+        servers = [start_server(**env), start_server(**env)]  # two workers each, as the Procfile runs them
+        workload = Workload([server.url for server in servers], clients=6)
+        started = time.monotonic()
+
+        def at(second):
+            time.sleep(max(0.0, started + second - time.monotonic()))
+
+        workload.start()
+        at(max(15, SECONDS * 0.1))  # warm-up
+        rss_before = _worker_rss(servers)
+
+        at(SECONDS * 0.2)
+        smtp.stop()
+        at(SECONDS * 0.2 + SMTP_OUTAGE)
+        smtp.start()  # the same port
+
+        at(SECONDS * 0.4)
+        killed = servers[0].worker_pids()[0]
+        os.kill(killed, signal.SIGKILL)  # gunicorn starts another
+
+        at(SECONDS * 0.55)
+        terminated = _terminate_backends(database.name)
+        last_fault = time.monotonic()
+
+        at(SECONDS)
+        ended = time.monotonic()
+        workload.stop()
+        rss_after = _worker_rss(servers)
+        workers_at_end = [len(server.worker_pids()) for server in servers]
+
+        _wait_for_mail(database, smtp)
+        feed_problems = workload.finish_feeds()
+        verified, problems = verify(workload, database)
+    finally:
+        smtp.stop()
+
+    stats = workload.stats
+    acknowledged = workload.acknowledged_writes()
+    recovery = recovery_seconds(stats.errors, last_fault, ended)
+    survivors = [pid for pid in rss_before if pid != killed and rss_after.get(pid)]
+    growth = max((rss_after[pid] - rss_before[pid]) * 100 / rss_before[pid] for pid in survivors)
+
+    statuses = dict(query(database, "SELECT status::text, count(*) FROM mail_outbox GROUP BY 1"))
+    queued = sum(statuses.values())
+    tokens = collections.Counter(reset_token(message) for message in smtp.messages())
+    issued = {row[0] for row in query(database, "SELECT token_hash FROM password_resets")}
+    received = {hashlib.sha256(token.encode()).hexdigest() for token in tokens}
+    requested = sum(account.resets_requested for account in workload.accounts())
+    unknown = sum(account.resets_unknown for account in workload.accounts())
+    (retried,) = query(database, "SELECT count(*) FROM mail_outbox WHERE attempts > 1")[0]
+
+    summary = (f"soak: {SECONDS}s requests={stats.requests} acknowledged_writes={acknowledged} verified={verified} "
+               f"lost={acknowledged - verified} non2xx={stats.non2xx()} "
+               f"recovery={'never' if recovery is None else f'{recovery:.1f}'}s rss_growth={growth:.1f}% "
+               f"mail={sum(tokens.values())}/{queued}")
+    with capsys.disabled():
+        print(f"\n{summary}")
+        print(f"soak faults: smtp down {SMTP_OUTAGE}s, worker {killed} killed, {terminated} database backends "
+              f"terminated; reset requests={requested} (+{unknown} unanswered) outbox={statuses} "
+              f"retried={retried}; {dict(stats.counts)}; workers={survivors}")
+        for problem in (stats.unexpected + problems + feed_problems)[:30]:
+            print(f"soak problem: {problem}")
+
+    assert acknowledged > 0 and requested > 0
+    assert terminated > 0 and retried > 0, "the database and mail outages were met"
+    assert stats.unexpected == [], "answers no client should see (above)"
+    assert problems == [], "the database differs from what was acknowledged (above)"
+    assert feed_problems == [], "the change feed differs from what was acknowledged (above)"
+    assert recovery is not None and recovery <= RECOVERY_LIMIT, f"errors went on after the last fault: {recovery}"
+    assert workers_at_end == [2, 2], "gunicorn replaces the killed worker"
+    assert len(survivors) == len(rss_before) - 1, (rss_before, rss_after)
+    assert growth < RSS_GROWTH_LIMIT, (rss_before, rss_after)
+    assert statuses == {"sent": queued} and queued > 0, statuses
+    assert requested <= queued <= requested + unknown, "every acknowledged reset request queued one message"
+    assert sum(tokens.values()) == queued and max(tokens.values()) == 1, "a message lost or sent twice"
+    assert received == issued, "every reset token issued was mailed, and only those"
