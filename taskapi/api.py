@@ -1,4 +1,4 @@
-"""The REST layer on flask-smorest: body rules, documented errors, bearer auth, /docs assets."""
+"""The REST layer on flask-smorest: body rules, documented errors, bearer auth, a document for typed clients."""
 
 import functools
 import json
@@ -32,10 +32,11 @@ REQUEST_ID_PATTERN = "^[A-Za-z0-9._-]{1,64}$"
 # The optional request header every operation takes (a component, referenced by each).
 REQUEST_ID_PARAMETER = "X_REQUEST_ID"
 REQUEST_ID_PARAMETER_DOC = {
-    "description": "Your id for the request, echoed back and in every log line of it; "
-                   "one is made when it is missing or malformed.",
+    "description": "Your id for the request, echoed back and in every log line of it when it is 1–64 "
+                   "characters of [A-Za-z0-9._-]; any other value is replaced by one made here, never refused.",
     "required": False,
-    "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+    # No pattern: a value outside it is replaced, not refused, so it is no invalid request.
+    "schema": {"type": "string"},
 }
 
 # Response headers, documented where the service sends them.
@@ -85,7 +86,8 @@ class Converter(OpenAPIConverter):
         schemas = self.spec.components.schemas
         if name not in schemas:
             self.spec.components.schema(name, enum)
-        assert schemas[name] == enum, f"two enums are named {name}"
+        if schemas[name] != enum:
+            raise ValueError(f"two different enums are named {name}")
         ref = {"$ref": f"#/components/schemas/{name}"}
         # Keywords beside a $ref are ignored in OpenAPI 3.0: an allOf keeps a default or a description.
         return {"allOf": [ref], **prop} if prop else ref
@@ -102,6 +104,8 @@ class Converter(OpenAPIConverter):
 
 
 class Plugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, with taskapi's converter."""
+
     Converter = Converter
 
 
