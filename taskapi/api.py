@@ -1,4 +1,4 @@
-"""The REST layer on flask-smorest: body rules, documented errors, bearer auth, /docs assets."""
+"""The REST layer on flask-smorest: body rules, documented errors, bearer auth, a document for typed clients."""
 
 import functools
 import json
@@ -6,6 +6,7 @@ import os
 from http import HTTPStatus
 
 import flask_swagger_ui
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, request, send_from_directory
 from flask_jwt_extended import current_user, jwt_required
@@ -14,25 +15,98 @@ from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
-from taskapi.errors import ApiError
-from taskapi.schemas import ErrorSchema
+from taskapi.errors import BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, ApiError
+from taskapi.schemas import ENUM_SCHEMA, ErrorSchema
 
 BEARER = "bearerAuth"
+REFRESH_BEARER = "refreshToken"
+SECURITY_SCHEMES = {
+    BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    REFRESH_BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": (
+        "The refresh token of a pair (not the access token), as `Authorization: Bearer <refresh_token>`; "
+        "only POST /api/v1/auth/refresh takes it.")},
+}
 DOCS_ASSETS = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
+REQUEST_ID_PATTERN = "^[A-Za-z0-9._-]{1,64}$"
+
+# The optional request header every operation takes (a component, referenced by each).
+REQUEST_ID_PARAMETER = "X_REQUEST_ID"
+REQUEST_ID_PARAMETER_DOC = {
+    "description": "Your id for the request, echoed back and in every log line of it when it is 1–64 "
+                   "characters of [A-Za-z0-9._-]; any other value is replaced by one made here, never refused.",
+    "required": False,
+    # No pattern: a value outside it is replaced, not refused, so it is no invalid request.
+    "schema": {"type": "string"},
+}
 
 # Response headers, documented where the service sends them.
 REQUEST_ID_HEADER = {
     "X-Request-ID": {
         "description": "The request's id: the client's when well-formed, otherwise made here.",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+        "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
     }
 }
 RETRY_AFTER_HEADER = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
                     "schema": {"type": "integer", "minimum": 1}},
 }
-ERROR_HEADERS = {HTTPStatus.TOO_MANY_REQUESTS: RETRY_AFTER_HEADER}
+WWW_AUTHENTICATE_HEADER = {
+    "WWW-Authenticate": {
+        "description": (
+            f"The bearer challenge (RFC 6750) on every token failure: `{BEARER_CHALLENGE}` when no token "
+            f"was sent (token_missing), `{INVALID_TOKEN_CHALLENGE}` when one was sent and refused "
+            "(token_invalid, token_expired, token_revoked, wrong_token_type). Not sent with "
+            "invalid_credentials: a wrong password in a body is no bearer challenge."),
+        "required": False,
+        "schema": {"type": "string", "example": INVALID_TOKEN_CHALLENGE},
+    },
+}
+ERROR_HEADERS = {HTTPStatus.TOO_MANY_REQUESTS: RETRY_AFTER_HEADER, HTTPStatus.UNAUTHORIZED: WWW_AUTHENTICATE_HEADER}
+
+
+def operation_id(view_name, method):
+    """An operation's id, from its view function: camelCase; PUT on an update_ view is replace."""
+    if method == "put" and view_name.startswith("update_"):
+        view_name = "replace_" + view_name.removeprefix("update_")
+    first, *rest = view_name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+class Converter(OpenAPIConverter):
+    """apispec's field converter; fields naming an enum schema reference it, and bodies' defaults are told."""
+
+    def field2property(self, field):
+        prop = super().field2property(field)
+        name = field.metadata.get(ENUM_SCHEMA)
+        if name is None:
+            return prop
+        enum = {"type": "string", "enum": prop.pop("enum")}
+        prop.pop("type", None)
+        schemas = self.spec.components.schemas
+        if name not in schemas:
+            self.spec.components.schema(name, enum)
+        if schemas[name] != enum:
+            raise ValueError(f"two different enums are named {name}")
+        ref = {"$ref": f"#/components/schemas/{name}"}
+        # Keywords beside a $ref are ignored in OpenAPI 3.0: an allOf keeps a default or a description.
+        return {"allOf": [ref], **prop} if prop else ref
+
+    def schema2jsonschema(self, schema):
+        """A body's field with a default may be left out: openapi-typescript would make a `default` required
+        (its defaultNonNullable), so a named schema states the default in its description instead."""
+        jsonschema = super().schema2jsonschema(schema)
+        for prop in jsonschema.get("properties", {}).values():
+            if "default" in prop:
+                default = json.dumps(prop.pop("default"))
+                prop["description"] = " ".join(filter(None, [prop.get("description"), f"Default: {default}."]))
+        return jsonschema
+
+
+class Plugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, with taskapi's converter."""
+
+    Converter = Converter
 
 
 def with_request_id(headers=None):
@@ -72,6 +146,23 @@ class Blueprint(_Blueprint):
 
     ARGUMENTS_PARSER = JsonBodyParser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_common_doc)
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc["operation_id"] = operation_id(obj.__name__, method)
+
+    @staticmethod
+    def _prepare_common_doc(doc, doc_info, **kwargs):
+        """What every operation has: its id (from the view's name), and the optional X-Request-ID."""
+        doc["operationId"] = doc_info["operation_id"]
+        doc.setdefault("parameters", []).append(REQUEST_ID_PARAMETER)
+        return doc
+
     def response(self, status_code, schema=None, *, headers=None, **kwargs):
         return super().response(status_code, schema, headers=with_request_id(headers), **kwargs)
 
@@ -101,7 +192,7 @@ class Blueprint(_Blueprint):
             if role is not None:
                 func = self.errors(403)(_requires_role(role)(func))
             func = jwt_required(refresh=refresh)(func)
-            func = self.doc(security=[{BEARER: []}])(func)
+            func = self.doc(security=[{REFRESH_BEARER if refresh else BEARER: []}])(func)
             return self.errors(401)(func)
 
         return decorator
@@ -144,8 +235,16 @@ class Api(_Api):
     # Every operation lists its statuses itself; a catch-all would hide gaps.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs, marshmallow_plugin=Plugin())
+        self.spec.components.parameter(REQUEST_ID_PARAMETER, "header",
+                                       {"name": "X-Request-ID", **REQUEST_ID_PARAMETER_DOC})
+
     def _register_error_handlers(self):
         """Leave error handling to taskapi.errors, which answers the envelope."""
+
+    def _register_pagination_header(self):
+        """No route pages through flask-smorest's paginate, so its header (and schema) has no place here."""
 
     def _register_responses(self):
         """flask-smorest's response of each status, with the headers taskapi sends with it."""
@@ -188,8 +287,9 @@ def docs_asset(filename):
 
 
 SERVICE_ROUTES = {
-    "/openapi.json": ("This OpenAPI document.", "application/json", {"type": "object"}),
-    "/docs": ("Interactive API docs.", "text/html", {"type": "string"}),
+    "/openapi.json": ("getOpenApiDocument", "This OpenAPI document.", "application/json",
+                      {"type": "object", "description": "An OpenAPI 3.0 document.", "additionalProperties": True}),
+    "/docs": ("getDocs", "Interactive API docs.", "text/html", {"type": "string"}),
 }
 
 
@@ -197,10 +297,11 @@ def _document_service_routes(app, spec):
     """flask-smorest serves these itself and leaves them out; they belong in the document."""
     for rule in app.url_map.iter_rules():
         if rule.rule in SERVICE_ROUTES:
-            summary, content_type, schema = SERVICE_ROUTES[rule.rule]
+            operation, summary, content_type, schema = SERVICE_ROUTES[rule.rule]
             ok = {"description": "OK", "headers": with_request_id(), "content": {content_type: {"schema": schema}}}
-            spec.path(rule=rule, operations={"get": {"summary": summary, "tags": ["health"],
-                                                     "responses": {"200": ok}}})
+            spec.path(rule=rule, operations={"get": {
+                "operationId": operation, "summary": summary, "tags": ["health"],
+                "parameters": [REQUEST_ID_PARAMETER], "responses": {"200": ok}}})
 
 
 def init_app(app, api):
@@ -214,7 +315,9 @@ def init_app(app, api):
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={
             "info": {"description": "Tasks (to-dos) with user accounts and JWT authentication."},
-            "components": {"securitySchemes": {BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            # Relative: the document describes the server that serves it, wherever that is.
+            "servers": [{"url": "/"}],
+            "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     )
     api.init_app(app)

@@ -36,6 +36,27 @@ DEFAULTS = {
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }
 
+# Every code an answer can carry: the defaults above and those raised with a reason of their own.
+# The OpenAPI document's ErrorCode enum; tests/test_openapi.py finds every code the service raises in it.
+CODES = (
+    *dict.fromkeys(code for code, _ in DEFAULTS.values()),
+    "invalid_reset_token",
+    "token_invalid",
+    "token_expired",
+    "token_revoked",
+    "wrong_token_type",
+    "invalid_credentials",
+    "account_disabled",
+    "email_taken",
+    "idempotency_conflict",
+    "too_many_tasks",
+)
+
+# RFC 6750 §3: a 401 from a protected resource challenges for a bearer token, and says
+# error="invalid_token" when one was presented and refused (expired, revoked, malformed).
+BEARER_CHALLENGE = 'Bearer realm="taskapi"'
+INVALID_TOKEN_CHALLENGE = BEARER_CHALLENGE + ', error="invalid_token"'
+
 VALIDATION_MESSAGES = {
     "json": "The request body is not valid.",
     "query": "The query parameters are not valid.",
@@ -54,6 +75,8 @@ class ApiError(Exception):
         self.message = message or default_message
         self.errors = errors
         self.headers = headers or {}
+        if status == 401 and code is None:  # token_missing: no token came with the request
+            self.headers.setdefault("WWW-Authenticate", BEARER_CHALLENGE)
         self.cause = cause  # why a 503 happened: its label in /metrics
 
 

@@ -1,23 +1,49 @@
-"""Schemas shared by every area: the error envelope."""
+"""Schemas shared by every area: the error envelope, named enums, common fields."""
 
 from datetime import UTC
 
 from marshmallow import EXCLUDE, fields, validate
 
+from taskapi.errors import CODES
 from taskapi.serializers import Schema
+
+# Field metadata naming the shared enum schema a field's values are documented by (see taskapi.api):
+# one generated type per enum, the same in answers, bodies and query parameters.
+ENUM_SCHEMA = "enum_schema"
+
+
+def NamedEnum(enum, name, **kwargs):  # noqa: N802 - a field factory reads like a field class
+    """A str enum by value, documented as the shared enum schema `name`."""
+    metadata = {ENUM_SCHEMA: name, **kwargs.pop("metadata", {})}
+    return fields.Enum(enum, by_value=True, metadata=metadata, **kwargs)
+
+
+def one_of(name, values):
+    """Field keyword arguments for a string among `values`, documented as the shared enum schema `name`."""
+    return {"validate": validate.OneOf(values), "metadata": {ENUM_SCHEMA: name}}
+
+
+def _messages_by_field(location):
+    return fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                       metadata={"description": f"In the {location}: field → messages."})
+
+
+class ValidationErrorsSchema(Schema):
+    """What was refused in a request, by where it was: location → field → messages."""
+
+    json = _messages_by_field("body")
+    query = _messages_by_field("query string")
+    headers = _messages_by_field("headers")
+    path = _messages_by_field("path")
 
 
 class ErrorSchema(Schema):
     """The one body of every 4xx and 5xx answer."""
 
     status = fields.Integer(required=True, metadata={"example": 422})
-    code = fields.String(required=True, metadata={"example": "validation_error"})
+    code = fields.String(required=True, metadata={ENUM_SCHEMA: "ErrorCode", "enum": list(CODES)})
     message = fields.String(required=True, metadata={"example": "The request body is not valid."})
-    errors = fields.Dict(
-        keys=fields.String(),
-        values=fields.Dict(keys=fields.String(), values=fields.List(fields.String())),
-        metadata={"description": "Only on 422: location → field → messages."},
-    )
+    errors = fields.Nested(ValidationErrorsSchema, metadata={"description": "Only on 422."})
     request_id = fields.String(required=True, metadata={"example": "3f2c9a7e6b0d4e55"})
 
 

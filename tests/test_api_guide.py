@@ -15,6 +15,14 @@ def test_every_operation_of_the_document_is_in_the_guide(client):
     assert [operation for operation in operations if f"`{operation}" not in guide] == []
 
 
+def test_every_operation_id_is_in_the_guide(client):
+    document = client.get("/openapi.json").get_json()
+    guide = GUIDE.read_text()
+    ids = [operation["operationId"] for item in document["paths"].values()
+           for method, operation in item.items() if method in METHODS]
+    assert [operation_id for operation_id in ids if f"`{operation_id}`" not in guide] == []
+
+
 def test_every_error_code_the_schemas_name_is_in_the_guide():
     from taskapi.errors import DEFAULTS
 

@@ -3,7 +3,7 @@
 from marshmallow import EXCLUDE, fields, validate
 
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
-from taskapi.schemas import PageQuerySchema, StrictBoolean, Text
+from taskapi.schemas import NamedEnum, PageQuerySchema, StrictBoolean, Text
 from taskapi.serializers import Schema
 
 
@@ -11,7 +11,7 @@ class AdminUserSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 1})
     email = fields.String(required=True, metadata={"example": "ada@example.com"})
     name = fields.String(required=True, metadata={"example": "Ada"})
-    role = fields.Enum(Role, by_value=True, required=True)
+    role = NamedEnum(Role, "Role", required=True)
     disabled = fields.Boolean(required=True)
     created_at = fields.AwareDateTime(required=True, format="iso")
     last_login_at = fields.AwareDateTime(required=True, allow_none=True, format="iso")
@@ -31,11 +31,11 @@ class AdminUserQuerySchema(PageQuerySchema):
 
     q = Text(validate=validate.Length(max=EMAIL_MAX),
              metadata={"description": "Part of the email or name, any case."})
-    role = fields.Enum(Role, by_value=True)
+    role = NamedEnum(Role, "Role")
     disabled = fields.Boolean(truthy={"true"}, falsy={"false"}, metadata={"description": "`true` or `false`."})
 
 
 class AdminUserChangeSchema(Schema):
     name = Text(validate=validate.Length(max=NAME_MAX))
-    role = fields.Enum(Role, by_value=True)
+    role = NamedEnum(Role, "Role")
     disabled = StrictBoolean()

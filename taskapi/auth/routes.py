@@ -71,7 +71,7 @@ def login(data):
 @blp.authenticated(refresh=True)
 @blp.response(200, TokenPairSchema)
 @blp.errors(429, 500, 503)
-def refresh():
+def refresh_token():
     """Exchange the session's refresh token for a new pair; a replayed one ends the session."""
     return tokens.rotate(current_user, get_jwt())
 
@@ -90,7 +90,7 @@ def logout(data):
 @blp.authenticated()
 @blp.response(200, UserSchema)
 @blp.errors(500, 503)
-def me():
+def get_me():
     """The signed-in user."""
     return current_user
 

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
-from taskapi.schemas import Text
+from taskapi.schemas import NamedEnum, Text, one_of
 from taskapi.serializers import Schema
 from taskapi.tasks.schemas import TaskSchema
 
@@ -92,14 +92,14 @@ class UserSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 1})
     email = fields.String(required=True, metadata={"example": "ada@example.com"})
     name = fields.String(required=True, metadata={"example": "Ada"})
-    role = fields.Enum(Role, by_value=True, required=True)
+    role = NamedEnum(Role, "Role", required=True)
     created_at = fields.AwareDateTime(required=True, format="iso")
 
 
 class TokenPairSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
-    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    token_type = fields.String(required=True, **one_of("TokenType", ["Bearer"]))
     expires_in = fields.Integer(required=True, metadata={"description": "Access token lifetime (s).", "example": 900})
     user = fields.Nested(UserSchema, required=True)
 
@@ -120,7 +120,7 @@ class SessionListSchema(Schema):
 
 class EventSchema(Schema):
     id = fields.Integer(required=True)
-    event = fields.String(required=True, validate=validate.OneOf(EVENTS), metadata={"enum": list(EVENTS)})
+    event = fields.String(required=True, **one_of("EventName", EVENTS))
     created_at = fields.AwareDateTime(required=True, format="iso")
     ip = fields.String(required=True, allow_none=True)
     user_agent = fields.String(required=True, allow_none=True)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from taskapi.auth import events, user_sessions
 from taskapi.auth.models import RevokedToken, User, UserSession
-from taskapi.errors import ApiError
+from taskapi.errors import BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, ApiError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 
@@ -63,8 +63,9 @@ def check_claims(claims):
 
 
 def token_error(code):
-    """The 401 ApiError for one of TOKEN_ERRORS' codes."""
-    return ApiError(401, code, TOKEN_ERRORS[code])
+    """The 401 ApiError for one of TOKEN_ERRORS' codes, with its bearer challenge."""
+    challenge = BEARER_CHALLENGE if code == "token_missing" else INVALID_TOKEN_CHALLENGE
+    return ApiError(401, code, TOKEN_ERRORS[code], headers={"WWW-Authenticate": challenge})
 
 # Built once: SQLAlchemy memoizes a statement's cache key, which every request would otherwise recompute.
 # One round trip answers everything a token's validity depends on: the user, a revocation, its session.

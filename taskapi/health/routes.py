@@ -27,7 +27,7 @@ def database_ok():
 @blp.get("/")
 @blp.response(200, IndexSchema)
 @blp.errors(500)
-def index():
+def get_index():
     """Name the service and point to its docs."""
     return {"name": "taskapi", "version": __version__, "docs": "/docs", "openapi": "/openapi.json"}
 
@@ -36,7 +36,7 @@ def index():
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="The database cannot be reached.")
 @blp.errors(500)
-def health():
+def get_health():
     """Report whether the service and its database are up."""
     ok = database_ok()
     body = {
@@ -51,7 +51,7 @@ def health():
 @blp.get("/health/live")
 @blp.response(200, LiveSchema)
 @blp.errors(500)
-def live():
+def get_liveness():
     """Report that the process serves, without touching the database."""
     return {"status": "ok"}
 
@@ -59,7 +59,7 @@ def live():
 @blp.get("/metrics")
 @blp.response(200, content_type="text/plain", description="Prometheus text exposition format.")
 @blp.errors(500)
-def metrics():
+def get_metrics():
     """Expose request counts and latencies by route and status, across all workers."""
     exporter = current_app.extensions["taskapi-metrics"]
     body, content_type = exporter.generate_metrics(request.headers.get("Accept"))

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.test_openapi import parameters, resolve
+
 
 @pytest.fixture
 def spec(client):
@@ -36,17 +38,21 @@ def test_the_410_answer_is_the_envelope(spec):
     assert schema == {"$ref": "#/components/schemas/Error"}
 
 
+def _query(spec, path, method):
+    return [parameter for parameter in parameters(spec, spec["paths"][path][method]) if parameter["in"] == "query"]
+
+
 def _parameters(spec, path, method):
-    return {parameter["name"] for parameter in spec["paths"][path][method].get("parameters", [])
-            if parameter["in"] == "query"}
+    return {parameter["name"] for parameter in _query(spec, path, method)}
 
 
 def test_queries_are_documented(spec):
     assert {"tag", "cursor", "sort", "limit", "offset"} <= _parameters(spec, "/api/v1/tasks", "get")
     assert {"since", "limit"} <= _parameters(spec, "/api/v1/tasks/changes", "get")
     assert {"limit", "offset"} <= _parameters(spec, "/api/v1/tasks/trash", "get")
-    sort = next(p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"] if p["name"] == "sort")
-    assert {"position", "-position"} <= set(sort["schema"]["enum"])
+    sort = next(p for p in _query(spec, "/api/v1/tasks", "get") if p["name"] == "sort")
+    assert sort["schema"]["allOf"] == [{"$ref": "#/components/schemas/TaskSort"}]
+    assert {"position", "-position"} <= set(resolve(spec, sort["schema"]["allOf"][0])["enum"])
 
 
 def test_task_and_v2_schemas_are_named_and_complete(spec):
