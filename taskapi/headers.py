@@ -5,7 +5,8 @@ from flask import current_app, request
 from taskapi.extensions import cors
 
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
-EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After"]
+# The contract's four, and the bearer challenge of a 401 (RFC 6750), so a page can read why a token was refused.
+EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "WWW-Authenticate"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Answers about accounts are never kept by a browser or a shared cache.
 NO_STORE_PREFIXES = ("/api/v1/auth", "/api/v1/admin")

@@ -62,7 +62,7 @@ def test_cors_exposes_contract_headers(make_app):
     client = make_app(CORS_ORIGINS=[ORIGIN]).test_client()
     response = client.get("/health/live", headers={"Origin": ORIGIN})
     exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
-    assert exposed == {"etag", "location", "x-request-id", "retry-after"}
+    assert exposed == {"etag", "location", "x-request-id", "retry-after", "www-authenticate"}
 
 
 def test_cors_refuses_unconfigured_origin(make_app):
