@@ -30,7 +30,7 @@ def make_dry_run(*args):
 def dev_env(tmp_path):
     """What `flask` reads from .flaskenv, on a SQLite file of the test's own."""
     return {**os.environ, "FLASK_APP": "wsgi", "TASKAPI_ENV": "development",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}", "PROMETHEUS_MULTIPROC_DIR": "",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
