@@ -16,10 +16,10 @@ def _stat(pid):
 
 
 def cpu_seconds(pid):
-    """utime + stime of one process so far (0 when it is gone)."""
+    """utime + stime of one process so far (None when it is gone)."""
     fields = _stat(pid)
     if fields is None:
-        return 0.0
+        return None
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND  # stat fields 14 and 15
 
 
@@ -40,5 +40,10 @@ def snapshot(pids):
 
 
 def used(before, after):
-    """CPU seconds between two snapshots: processes seen only at the end count from their start."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    """CPU seconds between two snapshots: processes seen only at the end count from their start.
+
+    A process gone by the end counts nothing: what it used since the first snapshot is lost with it (a
+    database connection the pool recycled mid-run, say), which is far less than subtracting all it had used.
+    """
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items()
+               if seconds is not None and before.get(pid, 0.0) is not None)

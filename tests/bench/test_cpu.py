@@ -33,5 +33,7 @@ def test_a_process_groups_cpu_adds_up_its_members():
 
 
 def test_a_process_gone_counts_nothing():
-    assert cpu.cpu_seconds(2**22 + 1) == 0.0  # above the largest pid Linux hands out
+    assert cpu.cpu_seconds(2**22 + 1) is None  # above the largest pid Linux hands out
     assert cpu.used({1: 5.0}, {}) == 0.0
+    # Gone by the end (a recycled database connection): not minus everything it had used.
+    assert cpu.used({1: 5.0, 2: 1.0}, {1: None, 2: 1.5}) == 0.5
