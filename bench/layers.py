@@ -133,7 +133,16 @@ def instrument(app, ledger):
     for method in ("execute", "scalar", "scalars", "get", "flush", "commit", "rollback", "close"):
         setattr(sqlalchemy.orm.Session, method, ledger.wrap(ORDER[7], getattr(sqlalchemy.orm.Session, method)))
     marshmallow.Schema.dump = ledger.wrap(ORDER[8], marshmallow.Schema.dump)
+    try:  # taskapi's schemas dump through serializers compiled from them, where that module exists
+        from taskapi import serializers
+    except ImportError:
+        pass
+    else:
+        serializers.Schema.dump = ledger.wrap(ORDER[8], serializers.Schema.dump)
     DefaultJSONProvider.dumps = ledger.wrap(ORDER[9], DefaultJSONProvider.dumps)
+    # The app's own provider (a subclass may write the response body itself, without dumps()).
+    app.json.dumps = ledger.wrap(ORDER[9], app.json.dumps)
+    app.json.response = ledger.wrap(ORDER[9], app.json.response)
     app.wsgi_app = ledger.wrap(REST, app.wsgi_app)
 
 
