@@ -309,6 +309,7 @@ def _filter_params(filters):
         params[f"tag_{i}"] = tag
     if filters.get("q"):
         params["pattern"] = contains_pattern(filters["q"])
+        params["q_length"] = len(filters["q"])
     for name in ("due_after", "due_before"):
         if filters.get(name) is not None:
             params[name] = filters[name]
@@ -326,8 +327,12 @@ def _filtered(params):
         tagged = select(TaskTag.task_id).where(TaskTag.user_id == EACH_USER.id, TaskTag.tag == bindparam(name))
         query = query.where(Task.id.in_(tagged))
     if "pattern" in params:
-        pattern = bindparam("pattern")
-        query = query.where(Task.title.ilike(pattern, escape="\\") | Task.description.ilike(pattern, escape="\\"))
+        # A text shorter than q cannot contain it: comparing lengths first spares ILIKE's scan of every long
+        # row for a long q (case folding maps one character to one, in SQLite and PostgreSQL's libc locales).
+        pattern, length = bindparam("pattern"), bindparam("q_length")
+        query = query.where(
+            and_(func.length(Task.title) >= length, Task.title.ilike(pattern, escape="\\"))
+            | and_(func.length(Task.description) >= length, Task.description.ilike(pattern, escape="\\")))
     if "due_after" in params:
         query = query.where(Task.due_at >= bindparam("due_after", type_=Task.due_at.type))
     if "due_before" in params:

@@ -173,6 +173,15 @@ def test_q_matches_title_or_description_case_insensitively_and_literally(client,
     assert page["total"] == len(expected)
 
 
+def test_q_as_long_as_a_whole_text_still_finds_it_and_a_longer_one_finds_nothing(client, auth):
+    description = "Long " + "d" * 1995  # 2000 characters, the longest description
+    create(client, auth, title="T" * 200, description=description)
+    assert titles(listing(client, auth, q="t" * 200)) == ["T" * 200]
+    assert titles(listing(client, auth, q=description.upper())) == ["T" * 200]
+    assert listing(client, auth, q=description + "d")["total"] == 0
+    assert listing(client, auth, q="%" * 2200)["total"] == 0
+
+
 def test_due_after_is_inclusive(client, auth, tasks):
     bound = "2026-12-01T09:00:00+00:00"
     page = listing(client, auth, due_after=bound, limit=100)
