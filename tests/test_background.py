@@ -17,7 +17,7 @@ def worker_app(make_app):
     background.stop(app)
 
 
-def until(predicate, timeout=5.0):
+def until(predicate, timeout=30.0):  # generous: a busy machine starves the thread for seconds
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
