@@ -109,6 +109,12 @@ def test_downgrade_to_the_previous_release_leaves_its_schema(blank_app):
             inspector = inspect(connection)
             tables = set(inspector.get_table_names()) - {"alembic_version", "sqlite_sequence"}
             columns = {table: {c["name"] for c in inspector.get_columns(table)} for table in ("users", "tasks")}
+            indexes = {index["name"] for index in inspector.get_indexes("tasks")}
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        downgrade(revision="base")
+        with db.engine.connect() as connection:
+            left = set(inspect(connection).get_table_names())
     assert tables == V1_TABLES and version == "0001"
     assert columns == {"users": V1_USER_COLUMNS, "tasks": V1_TASK_COLUMNS}
+    assert indexes == {"ix_tasks_user_created", "ix_tasks_user_due", "ix_tasks_user_updated"}
+    assert left <= {"alembic_version", "sqlite_sequence"}

@@ -3,7 +3,7 @@
 from marshmallow import EXCLUDE, fields, validate
 
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
-from taskapi.schemas import NamedEnum, PageQuerySchema, StrictBoolean, Text
+from taskapi.schemas import NamedEnum, PageQuerySchema, PageSchema, StrictBoolean, Text
 from taskapi.serializers import Schema
 
 
@@ -18,11 +18,8 @@ class AdminUserSchema(Schema):
     task_count = fields.Integer(required=True, metadata={"description": "How many live tasks the user has."})
 
 
-class AdminUserPageSchema(Schema):
+class AdminUserPageSchema(PageSchema):
     items = fields.List(fields.Nested(AdminUserSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class AdminUserQuerySchema(PageQuerySchema):

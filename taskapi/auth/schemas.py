@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
-from taskapi.schemas import NamedEnum, Text, one_of
+from taskapi.schemas import NamedEnum, PageSchema, Text, one_of
 from taskapi.serializers import Schema
 from taskapi.tasks.schemas import TaskSchema
 
@@ -126,11 +126,8 @@ class EventSchema(Schema):
     user_agent = fields.String(required=True, allow_none=True)
 
 
-class EventPageSchema(Schema):
+class EventPageSchema(PageSchema):
     items = fields.List(fields.Nested(EventSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class ExportedTaskSchema(TaskSchema):

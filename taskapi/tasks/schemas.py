@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, ValidationError, fields, pre_load, validate, validates_schema
 
-from taskapi.schemas import MAX_OFFSET, NamedEnum, Text, UTCDateTime, one_of
+from taskapi.schemas import MAX_OFFSET, NamedEnum, PageSchema, Text, UTCDateTime, one_of
 from taskapi.serializers import Schema
 from taskapi.tasks import tags
 from taskapi.tasks.models import (
@@ -129,20 +129,12 @@ class TaskItemsSchema(Schema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
 
 
-class TaskPageSchema(Schema):
-    """A page of a list by offset: the trash."""
-
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
-
-
-class TaskListSchema(TaskPageSchema, TaskItemsSchema):
+class TaskListSchema(PageSchema, TaskItemsSchema):
     next_cursor = fields.String(required=True, allow_none=True, metadata={
         "description": "Gives the next page as ?cursor=; null on the last page."})
 
 
-class TrashListSchema(TaskPageSchema):
+class TrashListSchema(PageSchema):
     items = fields.List(fields.Nested(TrashedTaskSchema), required=True)
 
 

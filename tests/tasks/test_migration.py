@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from flask_migrate import downgrade, upgrade
+from flask_migrate import upgrade
 from sqlalchemy import JSON, inspect, text
 
 from taskapi.auth.passwords import hash_password
@@ -98,23 +98,3 @@ def test_the_upgraded_tasks_table_keeps_its_rules(blank_app):
         assert columns["position"]["type"].collation == "C"  # byte order, whatever the database's collation
     else:
         assert "AUTOINCREMENT" in ddl
-
-
-def test_downgrade_of_an_empty_database(blank_app):
-    with blank_app.app_context():
-        upgrade()
-        downgrade(revision="0001")
-        with db.engine.connect() as connection:
-            inspector = inspect(connection)
-            tables = set(inspector.get_table_names())
-            task_columns = {column["name"] for column in inspector.get_columns("tasks")}
-            user_columns = {column["name"] for column in inspector.get_columns("users")}
-            indexes = {index["name"] for index in inspector.get_indexes("tasks")}
-        downgrade(revision="base")
-        with db.engine.connect() as connection:
-            left = set(inspect(connection).get_table_names())
-    assert not {"task_tags", "task_tombstones"} & tables
-    assert not {"tags", "position", "deleted_at", "change_seq"} & task_columns
-    assert "task_seq" not in user_columns
-    assert indexes == {"ix_tasks_user_created", "ix_tasks_user_due", "ix_tasks_user_updated"}
-    assert left <= {"alembic_version"}
