@@ -17,29 +17,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import psycopg2
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import client, servers  # noqa: E402
+from bench import client, database, servers  # noqa: E402
 from tests.smtp import SMTPServer  # noqa: E402
 
 PATH = "/api/v1/auth/password-reset"
 PASSWORD = "correct horse battery"
-
-
-def admin(url, statement):
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def timed_posts(port, bodies):
@@ -72,9 +59,8 @@ def main():
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    name = f"taskapi_reset_timing_{uuid.uuid4().hex[:8]}"
-    admin(args.admin_url, f"CREATE DATABASE {name}")
-    url = args.admin_url.rsplit("/", 1)[0] + "/" + name
+    db = database.Database(args.admin_url, "reset_timing")
+    url = db.url
     smtp = SMTPServer().start()
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-reset-timing-"))
     server = None
@@ -100,7 +86,7 @@ def main():
         if server:
             server.stop()
         smtp.stop()
-        admin(args.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        db.drop()
 
     by_kind = {kind: [s for k, s in zip(kinds, seconds, strict=True) if k == kind] for kind in pools}
     difference = statistics.median(by_kind["known"]) - statistics.median(by_kind["unknown"])
