@@ -129,9 +129,11 @@ def test_expired_refresh_token_is_token_expired(app, client, user):
 
 
 def test_access_token_expires_after_its_lifetime(make_app):
-    client = make_app(JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=1)).test_client()
+    # JWT times are whole seconds: a 1 s token issued at x.999 is already
+    # expired at (x+1).001, so the lifetime leaves room for the first use.
+    client = make_app(JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=3)).test_client()
     pair = register(client)
-    assert pair["expires_in"] == 1
+    assert pair["expires_in"] == 3
     assert me(client, pair["access_token"]).status_code == 200
     time.sleep(max(0.0, claims(pair["access_token"])["exp"] + 1.1 - time.time()))
     assert_error(me(client, pair["access_token"]), 401, "token_expired")

@@ -113,7 +113,7 @@ def test_a_message_not_yet_due_waits(app, smtp):
 
 def test_it_is_given_up_once_the_next_attempt_would_be_too_late(app, smtp, caplog):
     smtp.refuse = True
-    message_id, _ = put(app, expires_in=timedelta(seconds=8), with_secret=True)
+    message_id, _ = put(app, expires_in=timedelta(seconds=9), with_secret=True)
     deliver(app)  # failed; the next attempt (5 s) is still in time
     assert stored(app, message_id).status == Delivery.pending
     make_due(app, message_id)
