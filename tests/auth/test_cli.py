@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from taskapi.auth import tokens
 from taskapi.auth.models import PasswordReset, RevokedToken, User
 from taskapi.auth.passwords import hasher
 from taskapi.extensions import db
@@ -165,6 +166,18 @@ def test_tokens_prune_with_nothing_expired_keeps_everything(app, client, flask, 
     assert result.exit_code == 0
     assert "Pruned 0 " in result.output
     assert count(app, RevokedToken) == 1
+
+
+def test_revocations_prune_now_and_then(app, client, user, monkeypatch):
+    with app.app_context():
+        db.session.add(RevokedToken(jti="expired-one", user_id=user["user"]["id"],
+                                    expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    monkeypatch.setattr(tokens, "PRUNE_CHANCE", 1.0)  # the ~1 % of revocations that prune, made certain
+    other = revoke_another_sessions_refresh_token(client, user)
+    assert count(app, RevokedToken, RevokedToken.jti == "expired-one") == 0
+    assert count(app, RevokedToken) == 1
+    assert_error(refresh(client, other["refresh_token"]), 401, "token_revoked")
 
 
 def test_tokens_prune_deletes_reset_tokens_a_day_past_expiry(app, flask, user):

@@ -140,3 +140,12 @@ def test_flask_events_prune_keeps_security_event_retention_days(app, client, use
         result = runner.invoke(args=["events", "prune"])
     assert result.exit_code == 0 and "Pruned 1 " in result.output
     assert names(client, user["access_token"]) == ["login"]
+
+
+def test_recording_prunes_now_and_then(app, client, user, monkeypatch):
+    with app.app_context():
+        db.session.execute(update(SecurityEvent).values(created_at=utcnow() - timedelta(days=91)))
+        db.session.commit()
+    monkeypatch.setattr(events, "PRUNE_CHANCE", 1.0)  # the ~1 % of recorded events that prune, made certain
+    login(client)
+    assert names(client, user["access_token"]) == ["login"]

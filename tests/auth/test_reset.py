@@ -401,3 +401,14 @@ def test_one_token_used_concurrently_works_once(app, client, user, smtp):
     winners = [i for i, status in statuses if status == 204]
     assert len(winners) == 1 and sorted(s for _, s in statuses) == [204] + [400] * 5
     assert login(client, password=f"new password number {winners[0]}").status_code == 200
+
+
+def test_resolving_requests_prunes_now_and_then(app, client, user, smtp, monkeypatch):
+    with app.app_context():
+        db.session.add(PasswordReset(user_id=user["user"]["id"], token_hash="a" * 64,
+                                     expires_at=utcnow() - timedelta(days=1, seconds=1)))
+        db.session.commit()
+    monkeypatch.setattr(reset, "PRUNE_CHANCE", 1.0)  # the ~1 % of background runs that prune, made certain
+    token = mailed_token(app, client, smtp)
+    assert count(app, PasswordReset) == 1
+    assert count(app, PasswordReset, PasswordReset.token_hash == reset.hash_token(token)) == 1

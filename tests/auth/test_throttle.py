@@ -13,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy import update
 
+from taskapi.auth import throttle
 from taskapi.auth.models import LoginFailure, SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
@@ -109,6 +110,16 @@ def test_the_wait_ends_when_the_oldest_counted_failure_is_15_minutes_old(app, cl
                            .values(created_at=utcnow() - timedelta(minutes=16)))
         db.session.commit()
     assert attempt(client, password=PASSWORD).status_code == 200
+
+
+def test_failures_prune_every_address_past_15_minutes_now_and_then(app, client, user, monkeypatch):
+    fail(client, LIMIT - 1, email="someone.else@example.com")
+    with app.app_context():
+        db.session.execute(update(LoginFailure).values(created_at=utcnow() - timedelta(minutes=15, seconds=1)))
+        db.session.commit()
+    monkeypatch.setattr(throttle, "PRUNE_CHANCE", 1.0)  # the ~1 % of failures that prune, made certain
+    fail(client, 1)
+    assert count(app, LoginFailure) == 1
 
 
 def test_throttled_logins_are_recorded_for_the_account(app, client, user):

@@ -196,3 +196,17 @@ def test_flask_mail_status_send_and_prune(app, smtp, runner):
         assert sent.exit_code == 0 and "pending 0, sent 1, failed 0" in sent.output, sent.output
         assert runner.invoke(args=["mail", "prune"]).output.startswith("Pruned 0")
     assert len(smtp.wait_for(1)) == 1
+
+
+def test_deliveries_prune_now_and_then(app, smtp, monkeypatch):
+    old_id, _ = put(app)
+    deliver(app)
+    with app.app_context():
+        week_ago = utcnow() - timedelta(days=8)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == old_id).values(created_at=week_ago))
+        db.session.commit()
+    monkeypatch.setattr(outbox, "PRUNE_CHANCE", 1.0)  # the ~1 % of background runs that prune, made certain
+    put(app)
+    deliver(app)
+    with app.app_context():
+        assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 0}

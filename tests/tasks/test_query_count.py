@@ -1,13 +1,14 @@
-"""Round trips per request: any list in two statements, a single-task read in at most three, a write in four."""
+"""Round trips per request: any list in two statements, a single-task read in at most three, a write in four.
+
+These are the usual request's counts: tests/conftest.py keeps the one-in-a-hundred pruning out of them.
+"""
 
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event
 
-from taskapi.auth import events, tokens
 from taskapi.extensions import db
-from taskapi.tasks import idempotency, trash
 from tests.tasks.conftest import CHANGES, TAGS, TASKS, TRASH, create, move, task_url
 
 LIST_MAX = 2  # token validity (user + revocation in one SELECT), then the page with its total
@@ -15,14 +16,6 @@ SINGLE_TASK_MAX = 3  # token validity and the task
 # Token validity, the user's change sequence (the lock every task write starts with), the task (or the
 # first position, for a create) and its INSERT/UPDATE.
 WRITE_MAX = 4
-
-
-@pytest.fixture(autouse=True)
-def no_opportunistic_pruning(monkeypatch):
-    """These are the counts of the usual request: one in a hundred also prunes old rows (a statement more)."""
-    for module in (events, tokens, idempotency):
-        monkeypatch.setattr(module, "PRUNE_CHANCE", 0)
-    monkeypatch.setattr(trash, "PURGE_CHANCE", 0)
 
 
 @contextmanager
