@@ -145,12 +145,17 @@ def revoke_another_sessions_refresh_token(client, user):
     return other
 
 
-def test_tokens_prune_deletes_only_expired_revocations(app, client, flask, user):
-    other = revoke_another_sessions_refresh_token(client, user)
+def add_expired_revocation(app, user):
+    """A revocation, `expired-one`, of a token that has expired anyway."""
     with app.app_context():
         db.session.add(RevokedToken(jti="expired-one", user_id=user["user"]["id"],
                                     expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
+
+
+def test_tokens_prune_deletes_only_expired_revocations(app, client, flask, user):
+    other = revoke_another_sessions_refresh_token(client, user)
+    add_expired_revocation(app, user)
     assert count(app, RevokedToken) == 2
     result = flask("tokens", "prune")
     assert result.exit_code == 0, result.output
@@ -169,10 +174,7 @@ def test_tokens_prune_with_nothing_expired_keeps_everything(app, client, flask, 
 
 
 def test_revocations_prune_now_and_then(app, client, user, monkeypatch):
-    with app.app_context():
-        db.session.add(RevokedToken(jti="expired-one", user_id=user["user"]["id"],
-                                    expires_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    add_expired_revocation(app, user)
     monkeypatch.setattr(tokens, "PRUNE_CHANCE", 1.0)  # the ~1 % of revocations that prune, made certain
     other = revoke_another_sessions_refresh_token(client, user)
     assert count(app, RevokedToken, RevokedToken.jti == "expired-one") == 0

@@ -53,6 +53,14 @@ def make_due(app, message_id):
         db.session.commit()
 
 
+def make_old(app, message_id):
+    """Move a message's creation eight days back: past the week `flask mail prune` keeps."""
+    with app.app_context():
+        week_ago = utcnow() - timedelta(days=8)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(created_at=week_ago))
+        db.session.commit()
+
+
 def test_a_message_is_sent_once_and_recorded(app, smtp):
     message_id, _ = put(app)
     assert deliver(app) == 1
@@ -174,10 +182,8 @@ def test_counts_and_prune(app, smtp):
     old_id, _ = put(app)
     deliver(app)
     put(app)
+    make_old(app, old_id)
     with app.app_context():
-        week_ago = utcnow() - timedelta(days=8)
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == old_id).values(created_at=week_ago))
-        db.session.commit()
         assert outbox.counts() == {"pending": 1, "sent": 2, "failed": 0}
         assert outbox.prune() == 1
         db.session.commit()
@@ -201,10 +207,7 @@ def test_flask_mail_status_send_and_prune(app, smtp, runner):
 def test_deliveries_prune_now_and_then(app, smtp, monkeypatch):
     old_id, _ = put(app)
     deliver(app)
-    with app.app_context():
-        week_ago = utcnow() - timedelta(days=8)
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == old_id).values(created_at=week_ago))
-        db.session.commit()
+    make_old(app, old_id)
     monkeypatch.setattr(outbox, "PRUNE_CHANCE", 1.0)  # the ~1 % of background runs that prune, made certain
     put(app)
     deliver(app)
