@@ -1,6 +1,7 @@
 """The soak workload: client threads on real HTTP, keeping a ledger of every write the service acknowledged."""
 
 import collections
+import functools
 import random
 import threading
 import time
@@ -21,6 +22,9 @@ PAUSE = 0.02  # between a client's operations: the machine is shared, the point 
 RESYNC_SECONDS = 30
 REFRESH_AFTER = 600  # seconds; access tokens live 900
 COMPARED = ("title", "status", "priority", "version", "position", "deleted")
+# Moving a task again and again to one place makes the keys around it longer; ~370 moves make the service
+# rewrite the account's positions (a rebalance), which one client provokes once per run.
+CROWD_MOVES = 600
 
 
 class Stats:
@@ -59,6 +63,12 @@ class Stats:
         """`503:4,conn:2`: every answer that was not 2xx, by status, and connection errors."""
         items = sorted((str(k), n) for k, n in self.outcomes.items() if k == "conn" or not 200 <= k < 300)
         return ",".join(f"{k}:{n}" for k, n in items) or "0"
+
+
+def renumbered(known, seen):
+    """True when `seen` is `known` renumbered by a rebalance: a new position and a higher version, all else alike."""
+    return (seen["version"] > known["version"] and seen["position"] != known["position"]
+            and all(seen[name] == known[name] for name in COMPARED if name not in ("version", "position")))
 
 
 def _error_code(response):
@@ -122,7 +132,7 @@ class Account:
 
 
 class Client(threading.Thread):
-    """One client: its own accounts, written by it alone, so their final state is exactly its ledger's."""
+    """One client: its own accounts, written by it alone, so their final state is its ledger's (see `learn`)."""
 
     def __init__(self, urls, stats, stop, seed):
         super().__init__(daemon=True, name=f"soak-client-{seed}")
@@ -134,10 +144,11 @@ class Client(threading.Thread):
         self.turn = seed
         self.accounts = []
         self.failure = None
+        self.crowded = seed != 0  # one client provokes a rebalance
         self.operations = [
             (self.create, 10), (self.create_with_key, 10), (self.patch, 15), (self.move, 8), (self.toggle, 8),
             (self.delete, 6), (self.restore, 4), (self.browse, 8), (self.read, 6), (self.feed, 6),
-            (self.refresh, 2), (self.login, 1), (self.register, 1), (self.reset, 1),
+            (self.refresh, 2), (self.login, 1), (self.register, 1), (self.reset, 1), (self.crowd, 1),
         ]
 
     # -- plumbing --------------------------------------------------------------------------------------
@@ -264,8 +275,10 @@ class Client(threading.Thread):
         response = self.call(method, path, account, headers={"If-Match": task.etag()}, **kwargs)
         if _unknown(response):
             return self.resync(account, task)
-        if response.status_code in (404, 412):  # this client alone writes the task: its ledger is behind
-            self.stats.problem(f"{method} {path} answered {response.status_code} to the task's own writer")
+        if response.status_code == 412:  # this client alone writes the task: only a rebalance changes it too
+            return self.resync(account, task, expected=True)
+        if response.status_code == 404:
+            self.stats.problem(f"{method} {path} answered 404 to the task's own writer")
             return self.resync(account, task)
         if response.status_code >= 300:
             return
@@ -309,6 +322,23 @@ class Client(threading.Thread):
         after = self.random.choice([None] + [t.id for t in live if t.id != task.id])
         self._write(account, task, "POST", f"{TASKS}/{task.id}/move", False, json={"after": after})
 
+    def crowd(self):
+        """Once: move two tasks in turn right after a third until the service rebalances the account's order."""
+        account = next((a for a in self.accounts if len(a.live()) >= 3), None)
+        if self.crowded or account is None:
+            return
+        self.crowded = True
+        anchor, *movers = self.random.sample(account.live(), 3)
+        for n in range(CROWD_MOVES):
+            task = movers[n % 2]
+            longest = max(len(t.position) for t in movers)
+            self._write(account, task, "POST", f"{TASKS}/{task.id}/move", False, json={"after": anchor.id})
+            if any(t.deleted or t.uncertain for t in (anchor, *movers)):
+                return
+            if longest > 32 and len(task.position) < 8:  # keys between the evenly rewritten ones are short
+                self.stats.count("rebalances")
+                return
+
     def delete(self, account=None):
         account = account or self.pick_account()
         if len(account.live()) <= LIVE_TASKS_WANTED // 3:
@@ -329,43 +359,69 @@ class Client(threading.Thread):
             self.stats.problem(f"restore of trashed task {task.id} answered 404")
             return self.resync(account, task)
         if response.status_code == 200:
-            before = task.version
-            task.take(response.json())
             task.acknowledged += 1
-            if task.version != before + 1:
-                self.stats.problem(f"restore of {task.id}: version {before} → {task.version}")
+            task.version, task.deleted = task.version + 1, False  # what a restore does
+            self.learn(task, response.json())
 
-    def resync(self, account, task):
-        """Learn a task's state after a write whose outcome is unknown: live, in the trash, or lost."""
+    def learn(self, task, body, deleted=False):
+        """Check what the service shows of a task against the ledger: the same, or renumbered by a rebalance
+        (then taken); anything else is a problem."""
+        known = task.expected()
+        seen = {**{name: body[name] for name in COMPARED if name != "deleted"}, "deleted": deleted}
+        if seen == known:
+            return
+        if renumbered(known, seen):
+            self.stats.count("renumbered")
+            task.take(body, deleted)
+        else:
+            self.stats.problem(f"task {task.id}: the service shows {seen}, the ledger says {known}")
+
+    def resync(self, account, task, expected=False):
+        """Re-read a task: live, in the trash, or lost. After a write whose outcome is unknown, whatever it is
+        now is taken; when `expected`, it must be as the ledger says (see `learn`)."""
         self.stats.count("resyncs")
+        take = functools.partial(self.learn, task) if expected else task.take
         deadline = time.monotonic() + RESYNC_SECONDS
         while time.monotonic() < deadline:
             response = self.call("GET", f"{TASKS}/{task.id}", account)
             if response is not None and response.status_code == 200:
-                task.take(response.json())
+                take(response.json())
                 return
             if response is not None and response.status_code == 404:
                 found = self._find_in_trash(account, task.id)
                 if found is not None:
-                    task.take(found, deleted=True)
+                    take(found, deleted=True)
                     return
             time.sleep(0.5)
         task.uncertain = True
 
+    def learn_trash(self, account):
+        """Check every trashed task of the account against the ledger (see `learn`)."""
+        for item in self._trash(account) or []:
+            task = account.tasks.get(item["id"])
+            if task is not None and not task.uncertain:
+                self.learn(task, item, deleted=True)
+
     def _find_in_trash(self, account, task_id):
-        offset = 0
+        items = self._trash(account)
+        if items is None:
+            return None
+        found = next((item for item in items if item["id"] == task_id), None)
+        if found is None:
+            self.stats.problem(f"task {task_id} is neither live nor in the trash")
+        return found
+
+    def _trash(self, account):
+        """Every item of the account's trash, or None when a page of it could not be read."""
+        items = []
         while True:
-            response = self.call("GET", f"{TASKS}/trash", account, params={"limit": 100, "offset": offset})
+            response = self.call("GET", f"{TASKS}/trash", account, params={"limit": 100, "offset": len(items)})
             if response is None or response.status_code != 200:
                 return None
             page = response.json()
-            for item in page["items"]:
-                if item["id"] == task_id:
-                    return item
-            offset += len(page["items"])
-            if not page["items"] or offset >= page["total"]:
-                self.stats.problem(f"task {task_id} is neither live nor in the trash")
-                return None
+            items += page["items"]
+            if not page["items"] or len(items) >= page["total"]:
+                return items
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -382,10 +438,7 @@ class Client(threading.Thread):
             return
         response = self.call("GET", f"{TASKS}/{task.id}", account)
         if response is not None and response.status_code == 200:
-            body = response.json()
-            seen = {**{name: body[name] for name in COMPARED if name != "deleted"}, "deleted": False}
-            if seen != task.expected():
-                self.stats.problem(f"read of task {task.id}: {seen}, the ledger says {task.expected()}")
+            self.learn(task, response.json())
 
     def feed(self, account=None):
         """Apply the change feed to the account's replica; True when it was read to its end."""
@@ -398,6 +451,9 @@ class Client(threading.Thread):
             page = response.json()
             for item in page["changes"]:
                 account.replica[item["id"]] = item["version"]
+                task = account.tasks.get(item["id"])
+                if task is not None and not task.uncertain:
+                    self.learn(task, item)
             for task_id in page["deleted"]:
                 account.replica.pop(task_id, None)
             account.feed_cursor = page["cursor"]
@@ -437,13 +493,17 @@ class Workload:
         return sum(task.acknowledged for account in self.accounts() for task in account.tasks.values())
 
     def finish_feeds(self):
-        """Read every account's feed to its end, now that no one writes: [(email, problem)]."""
+        """Read every account's feed to its end and its trash, now that no one writes: [(email, problem)].
+
+        Both also teach the ledger what a rebalance renumbered since the client last saw it.
+        """
         problems = []
         for client in self.clients:
             for account in client.accounts:
                 if not client.feed(account):
                     problems.append((account.email, "feed not readable to its end"))
                     continue
+                client.learn_trash(account)
                 live = {t.id: t.version for t in account.tasks.values() if not t.deleted and not t.uncertain}
                 known = set(account.tasks)
                 replica = {i: v for i, v in account.replica.items() if i in known}
