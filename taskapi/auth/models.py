@@ -83,7 +83,7 @@ class SecurityEvent(db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed login for an address (or one being checked right now); the per-account throttle counts them."""
+    """A failed password check for an address, or one being checked right now (`pending`); the throttle counts them."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_address_created", "address", "created_at"),)
@@ -92,6 +92,8 @@ class LoginFailure(db.Model):
     # A SHA-256 of the normalised address: the table is not a list of the addresses people tried.
     address: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # A check in flight: it becomes a failure (pending false, created_at the moment it failed) or is deleted.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RevokedToken(db.Model):
