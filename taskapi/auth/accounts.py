@@ -43,13 +43,15 @@ def login(email, password):
     """Sign in: a new session and token pair; the same 401, in the same time, for either mistake.
 
     After LOGIN_FAILURE_LIMIT failures for the address in 15 minutes, 429 without
-    looking at the password, whether or not the address has an account.
+    looking at the password, whether or not the address has an account. Only a wrong
+    password counts as a failure (see taskapi.auth.throttle).
     """
     attempt = throttle.check(email)
     user = find_by_email(email)
     if attempt.retry_after is not None:
         raise _throttled(user.id if user else None, attempt)
     if not verify_password(user.password_hash if user else None, password):
+        throttle.failed(attempt)
         # Stored (without a user) for unknown addresses too, so both failures cost one write.
         events.record("login_failed", user.id if user else None)
         db.session.commit()
@@ -79,6 +81,7 @@ def check_password(user, password):
     if attempt.retry_after is not None:
         raise _throttled(user.id, attempt)
     if not verify_password(user.password_hash, password):
+        throttle.failed(attempt)
         raise ApiError(401, *INVALID_CREDENTIALS)
     throttle.succeeded(attempt)
 

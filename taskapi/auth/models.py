@@ -69,10 +69,18 @@ class SecurityEvent(db.Model):
 
     Events about an address without an account are stored too, without a user, so that
     a request about either costs the same; no route shows them.
+
+    Events anyone can cause knowing only the address (taskapi.auth.events.COLLAPSED) are one
+    row per account, kind and clock hour: `count` occurrences, `created_at`, `ip` and
+    `user_agent` of the latest.
     """
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_user_id_id", "user_id", "id"),)
+    __table_args__ = (
+        Index("ix_security_events_user_created", "user_id", "created_at", "id"),
+        # The one row a repeat adds to; NULLs are distinct, so events never collapsed (hour NULL) never meet it.
+        Index("uq_security_events_user_event_hour", "user_id", "event", "hour", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
@@ -80,10 +88,13 @@ class SecurityEvent(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, index=True)
     ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), nullable=True)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The clock hour a collapsed event counts in; NULL for every other event.
+    hour: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LoginFailure(db.Model):
-    """A failed login for an address (or one being checked right now); the per-account throttle counts them."""
+    """A failed password check for an address, or one being checked right now (`pending`); the throttle counts them."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_address_created", "address", "created_at"),)
@@ -92,6 +103,8 @@ class LoginFailure(db.Model):
     # A SHA-256 of the normalised address: the table is not a list of the addresses people tried.
     address: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # A check in flight: it becomes a failure (pending false, created_at the moment it failed) or is deleted.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RevokedToken(db.Model):
