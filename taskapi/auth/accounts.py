@@ -128,6 +128,22 @@ def set_role(user, role):
         events.record("role_changed", user.id)
 
 
+def lock_admins():
+    """Lock every admin row. Whatever could leave the service without an admin (demoting, disabling or
+    deleting one) takes this lock first and reads after it, so such changes run one at a time and each
+    sees what the one before it did. In id order, so two of them cannot deadlock."""
+    db.session.execute(select(User.id).where(User.role == Role.admin).order_by(User.id).with_for_update())
+
+
+def reload(user):
+    """`user` as stored now (refreshed in place); 401 token_invalid when a concurrent request deleted
+    them after this one authenticated them, as for any write of a deleted user."""
+    if db.session.execute(select(User).where(User.id == user.id)
+                          .execution_options(populate_existing=True)).scalar_one_or_none() is None:
+        raise tokens.token_error("token_invalid")
+    return user
+
+
 def delete_user(user):
     """Delete the user; the database cascades to everything of theirs. Logged, as no event row can outlive it."""
     db.session.execute(delete(User).where(User.id == user.id))
