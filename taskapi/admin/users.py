@@ -51,14 +51,13 @@ def get(user_id, for_update=False):
 
 
 def _still_admin(admin):
-    """Lock every admin row, then check the acting admin still is one.
+    """Lock every admin row, then check the acting admin still is one (401 when deleted meanwhile).
 
     Changes to admins run one at a time, so two admins demoting each other at once
     cannot leave the service without one.
     """
-    db.session.execute(select(User.id).where(User.role == Role.admin).with_for_update())
-    role, disabled = db.session.execute(select(User.role, User.disabled).where(User.id == admin.id)).one()
-    if role != Role.admin or disabled:
+    accounts.lock_admins()
+    if accounts.reload(admin).role != Role.admin or admin.disabled:
         raise ApiError(403, "forbidden", "This needs the admin role.")
 
 

@@ -25,6 +25,8 @@ IDEMPOTENCY_KEY_MAX = 255
 TAG_MAX = 40
 TAGS_PER_TASK = 20
 POSITION_MAX = 255
+MAX_ID = 2**31 - 1  # the INTEGER column's largest id
+MAX_SEQ = 2**63 - 1  # the BIGINT change sequence's largest value
 # Positions compare as bytes everywhere: SQLite does already; PostgreSQL must not use the database's collation.
 POSITION_TYPE = String(POSITION_MAX).with_variant(String(POSITION_MAX, collation="C"), "postgresql")
 LIVE = text("deleted_at IS NULL")

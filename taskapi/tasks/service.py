@@ -16,13 +16,13 @@ from taskapi.errors import VALIDATION_MESSAGES, ApiError
 from taskapi.extensions import db
 from taskapi.models import contains_pattern, utcnow
 from taskapi.tasks import cursors, idempotency, positions
-from taskapi.tasks.models import Priority, Status, Task, TaskTag, TaskTombstone
-from taskapi.tasks.schemas import TaskFilterSchema, TaskSchema
+from taskapi.tasks.models import MAX_ID, Priority, Status, Task, TaskTag, TaskTombstone
+from taskapi.tasks.schemas import ListCursorSchema, TaskFilterSchema, TaskSchema
 from taskapi.tasks.tags import set_tags
 
-MAX_ID = 2**31 - 1  # beyond the INTEGER column: no such task, not a database error
 TASK_SCHEMA = TaskSchema()
 FILTER_SCHEMA = TaskFilterSchema()
+LIST_CURSOR_SCHEMA = ListCursorSchema()
 FILTERS = ("status", "priority", "tag", "q", "due_before", "due_after", "sort")
 
 # What owned_tasks() selects: the live tasks (every route but the trash's), the trash, or both.
@@ -397,12 +397,8 @@ def _list_state(user, args):
     """(filters, offset, the last row's (sort value, id) or None) of a first page, or of a cursor's."""
     if "cursor" not in args:
         return {name: args[name] for name in FILTERS if name in args}, args.get("offset", 0), None
-    state = cursors.load(cursors.LIST_SALT, user, args["cursor"], "cursor")
-    filters = FILTER_SCHEMA.load(state["filters"])
-    value = state["value"]
-    if value is not None and filters["sort"].endswith("_at"):
-        value = datetime.fromisoformat(value)
-    return filters, state["offset"], (value, state["id"])
+    state = cursors.load(cursors.LIST_SALT, LIST_CURSOR_SCHEMA, user, args["cursor"], "cursor")
+    return state["filters"], state["offset"], (state["value"], state["id"])
 
 
 @functools.lru_cache(maxsize=512)

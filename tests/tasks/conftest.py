@@ -1,11 +1,13 @@
 """Task fixtures and helpers: create through the API, read rows straight from the database."""
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from taskapi.extensions import db
+from taskapi.tasks import cursors
 from taskapi.tasks.models import IdempotentCreate, Task, TaskTag, TaskTombstone
 from tests.conftest import bearer, register
 
@@ -78,6 +80,12 @@ def page_of(client, auth, url=TASKS, **params):
     response = client.get(url, query_string=params, headers=auth)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def signed_cursor(app, salt, user_id, payload):
+    """A cursor of `payload` for the user, signed by the service's own code with its key: genuine, whatever it holds."""
+    with app.app_context():
+        return cursors.dump(salt, SimpleNamespace(id=user_id), payload)
 
 
 def ids(items):
