@@ -19,7 +19,10 @@ from taskapi.tasks.service import (
     commit_write,
     get_task,
     next_change,
+    next_position,
     owned_tasks,
+    place,
+    position_taken,
 )
 
 PURGE_CHANCE = 0.01
@@ -47,9 +50,15 @@ def trash_task(user, task_id, if_match=None):
 
 
 def restore_task(user, task_id):
-    """Bring a task back from the trash as it was (position, tags, fields); its version grows by 1."""
+    """Bring a task back from the trash as it was (tags, fields); its version grows by 1.
+
+    It comes back to its place: its position, unless a live task was given that key meanwhile (the trash has
+    no say in the order), and then right after that task.
+    """
     seq = next_change(user, live=1)
     task = get_task(user, task_id, scope=TRASH)
+    if position_taken(user, task.position):
+        task.position = place(user, seq, task.position, next_position(user, task, task.position), task)
     task.deleted_at = None
     task.change_seq = seq
     commit_write()
