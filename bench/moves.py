@@ -34,10 +34,7 @@ SELECT :user, 'Task ' || n, 'pending', 'medium', now(), now(), 1, '[]', keys.pos
 FROM unnest(CAST(:positions AS text[])) WITH ORDINALITY AS keys(position, n);
 UPDATE users SET task_seq = :tasks WHERE id = :user;
 """
-COUNT_SQL = """
-UPDATE users SET live_task_count = (SELECT count(*) FROM tasks WHERE user_id = :user AND deleted_at IS NULL)
-WHERE id = :user
-"""
+COUNT_SQL = "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE user_id = :user) WHERE id = :user"
 # The worst case there is: every live key made 48 characters long on one shared prefix (a respaced stretch
 # has no short key to lean on), the anchor and the task after it with no key between them within 64.
 EVERY_KEY_LONG_SQL = """

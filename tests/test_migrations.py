@@ -143,3 +143,21 @@ def test_downgrading_live_positions_renumbers_a_user_whose_trash_shares_a_key(bl
     assert {row.id: row.version for row in rows} == {d["id"]: 2, a["id"]: 3, c["id"]: 2, b["id"]: 2}
     assert [index["name"] for index in unique] == ["uq_tasks_user_position"]
 
+
+def test_the_task_count_includes_the_trash_after_upgrade_and_not_after_downgrade(blank_app):
+    with blank_app.app_context():
+        upgrade()
+    client = blank_app.test_client()
+    auth = bearer(client.post("/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD,
+                                                              "name": "Ada"}).get_json()["access_token"])
+    tasks = [client.post("/api/v1/tasks", json={"title": t}, headers=auth).get_json() for t in "ABC"]
+    assert client.delete(f"/api/v1/tasks/{tasks[0]['id']}", headers=auth).status_code == 204
+    with blank_app.app_context():
+        downgrade(revision="0005")
+        with db.engine.begin() as connection:
+            live = connection.execute(text("SELECT live_task_count FROM users")).scalar_one()
+            connection.execute(text("UPDATE users SET live_task_count = 0"))
+        upgrade()
+        with db.engine.connect() as connection:
+            counted = connection.execute(text("SELECT task_count FROM users")).scalar_one()
+    assert (live, counted) == (2, 3)

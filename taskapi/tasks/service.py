@@ -49,12 +49,12 @@ USERS = User.__table__
 # Built once: the statement every write of a user's tasks starts with.
 NEXT_CHANGE = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(task_seq=USERS.c.task_seq + 1, live_task_count=USERS.c.live_task_count + bindparam("live"))
-    .returning(USERS.c.task_seq, USERS.c.live_task_count)
+    .values(task_seq=USERS.c.task_seq + 1, task_count=USERS.c.task_count + bindparam("added"))
+    .returning(USERS.c.task_seq, USERS.c.task_count)
 )
-ADJUST_LIVE_COUNT = (
+ADJUST_TASK_COUNT = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(live_task_count=USERS.c.live_task_count + bindparam("live"))
+    .values(task_count=USERS.c.task_count + bindparam("added"))
 )
 # Rows a renumbering rewrites per statement (SQLite allows 32 766 parameters to one).
 REWRITE_BATCH = 1000
@@ -90,29 +90,30 @@ def owned_tombstones(user):
     return select(TaskTombstone).where(TaskTombstone.user_id == user.id)
 
 
-def next_change(user, live=0):
+def next_change(user, added=0):
     """Take `user`'s next change sequence number; every transaction writing their tasks starts here.
 
     The UPDATE locks the user's row until the commit: one user's task writes run one at a time on
     every worker and instance, so sequence order is commit order (the change feed misses nothing),
     positions computed under it are unique, and locks are always taken users row first, then tasks.
-    `live` is how many tasks the write brings to life (a create, a restore: 1) or takes out (a
-    trash: -1); beyond MAX_TASKS_PER_USER live tasks the write is refused with 409.
+    `added` is how many tasks the write adds (a create: 1); the trash counts as much as the live
+    tasks (only deleting for good takes one out), so beyond MAX_TASKS_PER_USER tasks, live and
+    trashed, a create is refused with 409.
     """
-    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "live": live}).first()
+    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "added": added}).first()
     if row is None:  # the account was deleted after this request authenticated
         raise token_error("token_invalid")
-    seq, live_count = row
-    if live > 0 and live_count > current_app.config["MAX_TASKS_PER_USER"]:
+    seq, count = row
+    if added > 0 and count > current_app.config["MAX_TASKS_PER_USER"]:
         db.session.rollback()
         raise ApiError(409, *TOO_MANY_TASKS)
     return seq
 
 
-def adjust_live_count(user, live):
-    """For writes that learn how many tasks they brought to life or took out only as they run (under the lock)."""
-    if live:
-        db.session.execute(ADJUST_LIVE_COUNT, {"user_id": user.id, "live": live})
+def adjust_task_count(user, added):
+    """For writes that learn how many tasks they added or deleted for good only as they run (under the lock)."""
+    if added:
+        db.session.execute(ADJUST_TASK_COUNT, {"user_id": user.id, "added": added})
 
 
 def every_task(user):
@@ -204,7 +205,7 @@ def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
     """Create a task, placed first; returns the answer (status, body), replayed for a repeated key."""
 
     def create():
-        seq = next_change(user, live=1)
+        seq = next_change(user, added=1)
         position = place(user, seq, None, first_position(user))
         return 201, TASK_SCHEMA.dump(new_task(user, fields, seq, position))
 
