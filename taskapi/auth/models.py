@@ -39,9 +39,9 @@ class User(db.Model):
     # The user's task change sequence (taskapi.tasks.service.next_change): bumped first by every
     # transaction that writes their tasks, so this row is also the lock that orders those writes.
     task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # How many live tasks the user has, kept with task_seq under the same lock: MAX_TASKS_PER_USER
-    # is checked without counting rows.
-    live_task_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many tasks the user has, live and in the trash, kept with task_seq under the same lock:
+    # MAX_TASKS_PER_USER is checked without counting rows.
+    task_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UserSession(db.Model):

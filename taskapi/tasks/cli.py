@@ -61,7 +61,7 @@ def _add_demo_tasks(user, seq):
     keys = dict(zip((task["title"] for task in ordered), positions.evenly(len(ordered)), strict=True))
     for task in fields:
         service.new_task(user, task, seq, keys[task["title"]])
-    service.adjust_live_count(user, len(fields))
+    service.adjust_task_count(user, len(fields))
 
 
 def _demo_user(reset):

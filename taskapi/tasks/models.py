@@ -75,9 +75,10 @@ class Task(db.Model):
         _partial("ix_tasks_user_created", "user_id", "created_at", "id", where=LIVE),
         _partial("ix_tasks_user_updated", "user_id", "updated_at", "id", where=LIVE),
         _partial("ix_tasks_user_due", "user_id", "due_at", "id", where=LIVE),
-        # The manual order, and the safety net under the lock that computes it: unique over the
-        # trash too, so a restored task never collides.
-        Index("uq_tasks_user_position", "user_id", "position", unique=True),
+        # The manual order, and the safety net under the lock that computes it: over live tasks only,
+        # so the trash has no say in the keys a move gives (a restore checks its key is still free).
+        Index("uq_tasks_user_live_position", "user_id", "position", unique=True, postgresql_where=LIVE,
+              sqlite_where=LIVE),
         _partial("ix_tasks_user_trashed", "user_id", "deleted_at", where=TRASHED),
         # The change feed reads a user's changes after a cursor, in sequence order.
         Index("ix_tasks_user_change", "user_id", "change_seq", "id"),

@@ -177,7 +177,7 @@ def move_task(headers, data, task_id):
 @blp.post("/<int:task_id>/restore")
 @blp.authenticated()
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 409, 500, 503)
+@blp.errors(404, 500, 503)
 def restore_task(task_id):
     """Bring a task back from the trash, as it was."""
     task = trash.restore_task(current_user, task_id)

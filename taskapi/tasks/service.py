@@ -5,7 +5,23 @@ import operator
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, and_, bindparam, case, cast, func, literal, or_, select, true, tuple_, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.http import parse_etags
@@ -16,7 +32,7 @@ from taskapi.errors import VALIDATION_MESSAGES, ApiError
 from taskapi.extensions import db
 from taskapi.models import contains_pattern, utcnow
 from taskapi.tasks import cursors, idempotency, positions
-from taskapi.tasks.models import MAX_ID, Priority, Status, Task, TaskTag, TaskTombstone
+from taskapi.tasks.models import MAX_ID, POSITION_TYPE, Priority, Status, Task, TaskTag, TaskTombstone
 from taskapi.tasks.schemas import ListCursorSchema, TaskFilterSchema, TaskSchema
 from taskapi.tasks.tags import set_tags
 
@@ -33,13 +49,15 @@ USERS = User.__table__
 # Built once: the statement every write of a user's tasks starts with.
 NEXT_CHANGE = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(task_seq=USERS.c.task_seq + 1, live_task_count=USERS.c.live_task_count + bindparam("live"))
-    .returning(USERS.c.task_seq, USERS.c.live_task_count)
+    .values(task_seq=USERS.c.task_seq + 1, task_count=USERS.c.task_count + bindparam("added"))
+    .returning(USERS.c.task_seq, USERS.c.task_count)
 )
-ADJUST_LIVE_COUNT = (
+ADJUST_TASK_COUNT = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(live_task_count=USERS.c.live_task_count + bindparam("live"))
+    .values(task_count=USERS.c.task_count + bindparam("added"))
 )
+# Rows a renumbering rewrites per statement (SQLite allows 32 766 parameters to one).
+REWRITE_BATCH = 1000
 TOO_MANY_TASKS = ("too_many_tasks", "You have as many tasks as one account may keep; delete some first.")
 
 
@@ -72,29 +90,30 @@ def owned_tombstones(user):
     return select(TaskTombstone).where(TaskTombstone.user_id == user.id)
 
 
-def next_change(user, live=0):
+def next_change(user, added=0):
     """Take `user`'s next change sequence number; every transaction writing their tasks starts here.
 
     The UPDATE locks the user's row until the commit: one user's task writes run one at a time on
     every worker and instance, so sequence order is commit order (the change feed misses nothing),
     positions computed under it are unique, and locks are always taken users row first, then tasks.
-    `live` is how many tasks the write brings to life (a create, a restore: 1) or takes out (a
-    trash: -1); beyond MAX_TASKS_PER_USER live tasks the write is refused with 409.
+    `added` is how many tasks the write adds (a create: 1); the trash counts as much as the live
+    tasks (only deleting for good takes one out), so beyond MAX_TASKS_PER_USER tasks, live and
+    trashed, a create is refused with 409.
     """
-    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "live": live}).first()
+    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "added": added}).first()
     if row is None:  # the account was deleted after this request authenticated
         raise token_error("token_invalid")
-    seq, live_count = row
-    if live > 0 and live_count > current_app.config["MAX_TASKS_PER_USER"]:
+    seq, count = row
+    if added > 0 and count > current_app.config["MAX_TASKS_PER_USER"]:
         db.session.rollback()
         raise ApiError(409, *TOO_MANY_TASKS)
     return seq
 
 
-def adjust_live_count(user, live):
-    """For writes that learn how many tasks they brought to life or took out only as they run (under the lock)."""
-    if live:
-        db.session.execute(ADJUST_LIVE_COUNT, {"user_id": user.id, "live": live})
+def adjust_task_count(user, added):
+    """For writes that learn how many tasks they added or deleted for good only as they run (under the lock)."""
+    if added:
+        db.session.execute(ADJUST_TASK_COUNT, {"user_id": user.id, "added": added})
 
 
 def every_task(user):
@@ -164,8 +183,8 @@ def commit_write():
 
 
 def first_position(user):
-    """The smallest position of the user's tasks, the trash included (a new key must not collide)."""
-    return db.session.execute(owned_tasks(user, EVERY).with_only_columns(func.min(Task.position))).scalar_one()
+    """The smallest position of the user's live tasks (the trash has no say in the order)."""
+    return db.session.execute(owned_tasks(user).with_only_columns(func.min(Task.position))).scalar_one()
 
 
 def new_task(user, fields, seq, position):
@@ -186,11 +205,8 @@ def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
     """Create a task, placed first; returns the answer (status, body), replayed for a repeated key."""
 
     def create():
-        seq = next_change(user, live=1)
-        position = positions.between(None, first_position(user))
-        if position is None:
-            rebalance(user, seq, [])
-            position = positions.between(None, first_position(user))
+        seq = next_change(user, added=1)
+        position = place(user, seq, None, first_position(user))
         return 201, TASK_SCHEMA.dump(new_task(user, fields, seq, position))
 
     if idempotency_key is None:
@@ -244,11 +260,16 @@ def _after_task(user, task, after_id):
     return after
 
 
-def _next_position(user, task, after):
-    """The position following `after`'s (or the first), among every other task of the user, trash included."""
-    query = owned_tasks(user, EVERY).where(Task.id != task.id).with_only_columns(func.min(Task.position))
-    if after is not None:
-        query = query.where(Task.position > after.position)
+def position_taken(user, position):
+    """Whether a live task of the user has this position."""
+    return db.session.execute(select(owned_tasks(user).where(Task.position == position).exists())).scalar()
+
+
+def next_position(user, task, position):
+    """The smallest position past `position` (None: the first) among the user's other live tasks."""
+    query = owned_tasks(user).where(Task.id != task.id).with_only_columns(func.min(Task.position))
+    if position is not None:
+        query = query.where(Task.position > position)
     return db.session.execute(query).scalar_one()
 
 
@@ -258,45 +279,65 @@ def move_task(user, task_id, after_id, if_match=None):
     task = get_task(user, task_id)
     check_if_match(task, if_match)
     after = _after_task(user, task, after_id)
-    position = positions.between(after and after.position, _next_position(user, task, after))
-    if position is None:
-        rebalance(user, seq, [task.id])
-        position = positions.between(after and after.position, _next_position(user, task, after))
-    _write([task], {"position": position}, seq)
+    before = after and after.position
+    _write([task], {"position": place(user, seq, before, next_position(user, task, before), task)}, seq)
     commit_write()
     return task
 
 
-def rebalance(user, seq, leaving):
-    """Rewrite the user's positions evenly (trash included), in their order.
+def place(user, seq, before, after, task=None):
+    """A key between the live keys `before` and `after` (None: an end) for `task` (None: a new one).
 
-    Tasks in `leaving` are about to get a new position: they are set aside, not numbered. Each
-    task whose position changes gets version + 1 and `seq`. The unique index is checked row by
-    row, so the rows first step aside onto keys no real position can have ("!" sorts before every
-    digit of a key), then take their new ones.
+    Only live tasks have a say: the unique index on positions covers them alone, so a trashed task's key
+    may be given again (a restore then looks elsewhere). When the key would pass KEY_MAX, a few neighbours
+    are respaced with it (_respace). Runs under the user's lock (next_change): keys it gives are unique.
     """
-    order = db.session.execute(
-        owned_tasks(user, EVERY).where(Task.id.not_in(leaving)).with_only_columns(Task.id, Task.position)
-        .order_by(Task.position)
-    ).all()
-    new = dict(zip((row.id for row in order), positions.evenly(len(order)), strict=True))
-    moving = [row.id for row in order if new[row.id] != row.position]
-    stepping_aside = moving + list(leaving)
-    users_rows = update(TASKS).where(owned_tasks(user, EVERY).whereclause)
+    return positions.between(before, after) or _respace(user, seq, before, after, task)
+
+
+def _respace(user, seq, before, after, task):
+    """Respace the k live tasks on each side of the gap between `before` and `after` together with `task`,
+    evenly between the keys just outside them; k starts at 1 and doubles until those keys leave room for
+    short ones (at worst the whole list). Returns `task`'s key.
+
+    Each task whose position changes gets version + 1 and `seq` (the change feed shows it). The unique index
+    is checked row by row, so the rows first step aside onto keys no real position can have ("!" sorts
+    before every digit of a key), then take their new ones from a VALUES list: two statements, and
+    usually a handful of rows whatever the list's length.
+    """
+    others = owned_tasks(user).with_only_columns(Task.id, Task.position)
+    if task is not None:
+        others = others.where(Task.id != task.id)
+    k = 1
+    while True:
+        left = [] if before is None else db.session.execute(
+            others.where(Task.position <= before).order_by(Task.position.desc()).limit(k + 1)).all()
+        right = [] if after is None else db.session.execute(
+            others.where(Task.position >= after).order_by(Task.position).limit(k + 1)).all()
+        window = left[:k][::-1] + [None] + right[:k]  # None: the slot of `task`
+        keys = positions.spread(len(window), left[k].position if len(left) > k else None,
+                                right[k].position if len(right) > k else None)
+        if keys is not None:
+            break
+        k *= 2
+    new = {row.id: key for row, key in zip(window, keys, strict=True) if row is not None and row.position != key}
+    stepping_aside = list(new) + ([task.id] if task is not None else [])
+    users_rows = update(TASKS).where(owned_tasks(user).whereclause)
     if stepping_aside:
         db.session.execute(users_rows.where(TASKS.c.id.in_(stepping_aside))
                            .values(position=literal("!") + cast(TASKS.c.id, String)))
-    if moving:
-        db.session.execute(
-            users_rows.where(TASKS.c.id == bindparam("task_id"))
-            .values(position=bindparam("new_position"), version=TASKS.c.version + 1, change_seq=seq),
-            [{"task_id": task_id, "new_position": new[task_id]} for task_id in moving],
-        )
+    rewrites = list(new.items())
+    for start in range(0, len(rewrites), REWRITE_BATCH):
+        keys_of = values(column("id", Integer), column("position", POSITION_TYPE), name="new_keys")
+        keys_of = keys_of.data(rewrites[start:start + REWRITE_BATCH]).cte("new_keys")
+        db.session.execute(users_rows.add_cte(keys_of).where(TASKS.c.id == keys_of.c.id)
+                           .values(position=keys_of.c.position, version=TASKS.c.version + 1, change_seq=seq))
     # What the session holds of these rows is stale now: read them again when next used.
     for task_id in stepping_aside:
         cached = db.session.identity_map.get(db.session.identity_key(Task, task_id))
         if cached is not None:
             db.session.expire(cached)
+    return keys[window.index(None)]
 
 
 def _filter_params(filters):

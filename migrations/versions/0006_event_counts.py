@@ -1,6 +1,6 @@
 """Repeated security events counted in one entry per hour; login failures gain `pending`.
 
-Revision ID: 0005_event_counts
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_event_counts'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
