@@ -8,7 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
 from taskapi.api import Api
-from taskapi.jwtmanager import JWTManager
+from taskapi.compat import JWTManager
 from taskapi.sessions import Session
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them.
