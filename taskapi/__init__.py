@@ -50,7 +50,8 @@ def create_app(overrides=None, environ=None):
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies, the client is the N-th address from the right of X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        # Flask's documented way to add WSGI middleware, though wsgi_app is a method to a type checker.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     jsonprovider.init_app(app)
     logs.init_app(app)

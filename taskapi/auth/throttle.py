@@ -104,7 +104,7 @@ class RedisStore:
         if count > limit:
             self.release(attempt)
             nth = self.client.zrevrange(key, limit - 1, limit - 1, withscores=True)
-            oldest_counted = nth[0][1] if nth else now
+            oldest_counted = float(nth[0][1]) if nth else now  # a score: a float already, typed loosely by redis
             attempt.retry_after = _seconds_until(datetime.fromtimestamp(oldest_counted + window, UTC),
                                                  datetime.fromtimestamp(now, UTC))
         return attempt
