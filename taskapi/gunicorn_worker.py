@@ -97,9 +97,9 @@ class IncomingRequest:
         self._line_end = -1
         self._head_end = -1
         self._body_end = None  # Content-Length: offset one past the body
-        self._chunk = None  # chunked: offset of the next chunk-size line
+        self._chunk = -1  # chunked: offset of the next chunk-size line (set once the head is read)
         self._chunked_size = 0  # chunked: data bytes of the chunks before it
-        self._trailers = None  # chunked: offset of the trailer section, after the last chunk
+        self._trailers: int | None = None  # chunked: offset of the trailer section, after the last chunk
 
     def feed(self, data):
         self.data += data
@@ -143,7 +143,7 @@ class IncomingRequest:
         if not any(field in head for field in FRAMING_FIELDS):
             self.ready = True  # no body: GET, DELETE, most requests
             return
-        fields = {}
+        fields: dict[bytes, list[bytes]] = {}
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             fields.setdefault(name, []).append(value.strip(b" \t"))
@@ -178,7 +178,7 @@ class IncomingRequest:
         if self._body_end is not None:
             self.ready = len(self.data) >= self._body_end
         elif self._trailers is not None:
-            self._read_trailers()
+            self._read_trailers(self._trailers)
         else:
             self._read_chunks()
 
@@ -198,7 +198,7 @@ class IncomingRequest:
             start = line_end + 2
             if size == 0:
                 self._trailers = self._scanned = start
-                self._read_trailers()
+                self._read_trailers(start)
                 return
             if self._chunked_size + min(len(data) - start, size) > limits.body:
                 self.ready = self.partial = True  # the app reads one byte over the limit and answers 413
@@ -211,8 +211,8 @@ class IncomingRequest:
             self._chunked_size += size
             self._chunk = start + size + 2
 
-    def _read_trailers(self):
-        data, at = self.data, self._trailers
+    def _read_trailers(self, at):
+        data = self.data
         if len(data) < at + 2:
             return
         if data[at : at + 2] == b"\r\n":
@@ -300,8 +300,8 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.reading = deque()  # (deadline, connection), in deadline order
-        self.lingering = deque()  # Lingering, in deadline order
+        self.reading: deque[tuple[float, Connection]] = deque()  # (deadline, connection), in deadline order
+        self.lingering: deque[Lingering] = deque()  # in deadline order
 
     def run(self):
         config = self.wsgi.config

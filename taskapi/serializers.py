@@ -75,14 +75,14 @@ def _compiled(schema):
 def _compile(schema):
     if any(schema._hooks.values()):
         return None
-    steps = []
+    fields = []
     for name, field in schema.dump_fields.items():
         convert = _converter(field)
         attribute = field.attribute or name
         if convert is None or "." in attribute:
             return None
-        steps.append((field.data_key or name, attribute, convert, field.dump_default))
-    steps = tuple(steps)
+        fields.append((field.data_key or name, attribute, convert, field.dump_default))
+    steps = tuple(fields)
 
     def dump(obj):
         read = obj.get if isinstance(obj, dict) else functools.partial(getattr, obj)  # both take a default

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
-from taskapi import background
+from taskapi import background, compat
 from taskapi.auth import cli, reset, throttle, tokens
 from taskapi.auth.models import User
 from taskapi.auth.routes import blp
@@ -59,10 +59,9 @@ def _init_limiter(app):
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     limiter.init_app(app)
-    # Every limit here is a route decorator, checked in the decorator's own wrapper. The extension's
-    # before_request hook looks for default and blueprint limits (there are none) on every request:
-    # some 0.1-0.3 ms each, for nothing.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # Every limit here is a route decorator, checked in the decorator's own wrapper: the extension's
+    # hook looking for default and blueprint limits (there are none) on every request is left out.
+    compat.drop_limiter_hook(app, limiter)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from taskapi.auth.models import USER_AGENT_MAX, SecurityEvent
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 from taskapi.requestid import request_id
 from taskapi.sessions import Session
 
@@ -126,4 +126,4 @@ def of(user):
 def prune():
     """Delete events older than SECURITY_EVENT_RETENTION_DAYS; return how many."""
     cutoff = utcnow() - timedelta(days=current_app.config["SECURITY_EVENT_RETENTION_DAYS"])
-    return db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff)))

@@ -16,7 +16,7 @@ from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 TEMPLATE = "password_reset"
 REQUESTED = "If an account uses this address, a message with a link to reset its password is on its way."
@@ -128,7 +128,7 @@ def confirm(token, new_password):
     if user_id is None:
         db.session.rollback()
         raise ApiError(400, *INVALID_TOKEN)
-    user = db.session.get(User, user_id, with_for_update=True)
+    user = db.session.get_one(User, user_id, with_for_update=True)  # the reset's foreign key: it exists
     accounts.set_password(user, new_password, "password_reset")
     throttle.clear(user.email)
     db.session.commit()
@@ -137,4 +137,4 @@ def confirm(token, new_password):
 def prune():
     """Delete reset tokens that expired a day ago or more; return how many."""
     cutoff = utcnow() - timedelta(days=1)
-    return db.session.execute(delete(PasswordReset).where(PasswordReset.expires_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(PasswordReset).where(PasswordReset.expires_at < cutoff)))

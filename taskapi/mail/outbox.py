@@ -6,6 +6,7 @@ import hmac
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -14,7 +15,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from taskapi.extensions import db, mail
 from taskapi.mail.models import ERROR_MAX, Delivery, OutboxMessage
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 log = logging.getLogger("taskapi.mail")
 
@@ -25,7 +26,7 @@ LONGEST_RETRY = timedelta(minutes=10)
 KEEP_DELIVERED = timedelta(days=7)
 PRUNE_CHANCE = 0.01
 # template name → render(context, secret) → (subject, text); registered by the areas that send mail.
-TEMPLATES = {}
+TEMPLATES: dict[str, Callable[[dict, str | None], tuple[str, str]]] = {}
 
 
 def template(name):
@@ -171,4 +172,4 @@ def prune():
     """Delete messages sent or given up more than KEEP_DELIVERED ago; return how many."""
     cutoff = utcnow() - KEEP_DELIVERED
     done = delete(OutboxMessage).where(OutboxMessage.status != Delivery.pending, OutboxMessage.created_at < cutoff)
-    return db.session.execute(done).rowcount
+    return rowcount(db.session.execute(done))

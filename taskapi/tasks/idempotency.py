@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from taskapi.errors import ApiError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 from taskapi.tasks.models import IdempotentCreate
 
 PRUNE_CHANCE = 0.01
@@ -75,4 +75,4 @@ def create_once(user, key, body_fingerprint, create):
 def prune():
     """Delete records older than the replay window; return how many."""
     cutoff = utcnow() - current_app.config["IDEMPOTENCY_TTL"]
-    return db.session.execute(delete(IdempotentCreate).where(IdempotentCreate.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(IdempotentCreate).where(IdempotentCreate.created_at < cutoff)))

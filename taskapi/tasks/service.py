@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.expression import BindParameter
 from werkzeug.http import parse_etags
 
 from taskapi.auth.models import User
@@ -79,7 +80,7 @@ class _EachUser:
     """A stand-in user whose id is a bound parameter: statements built once from owned_tasks() serve every
     user (SQLAlchemy keeps a built statement's compiled form; rebuilding one costs each request ~0.5 ms)."""
 
-    id = bindparam("user_id")
+    id: BindParameter[int] = bindparam("user_id")
 
 
 EACH_USER = _EachUser()
@@ -314,7 +315,7 @@ def _respace(user, seq, before, after, task):
             others.where(Task.position <= before).order_by(Task.position.desc()).limit(k + 1)).all()
         right = [] if after is None else db.session.execute(
             others.where(Task.position >= after).order_by(Task.position).limit(k + 1)).all()
-        window = left[:k][::-1] + [None] + right[:k]  # None: the slot of `task`
+        window = [*left[:k][::-1], None, *right[:k]]  # None: the slot of `task`
         keys = positions.spread(len(window), left[k].position if len(left) > k else None,
                                 right[k].position if len(right) > k else None)
         if keys is not None:
@@ -328,8 +329,8 @@ def _respace(user, seq, before, after, task):
                            .values(position=literal("!") + cast(TASKS.c.id, String)))
     rewrites = list(new.items())
     for start in range(0, len(rewrites), REWRITE_BATCH):
-        keys_of = values(column("id", Integer), column("position", POSITION_TYPE), name="new_keys")
-        keys_of = keys_of.data(rewrites[start:start + REWRITE_BATCH]).cte("new_keys")
+        batch = values(column("id", Integer), column("position", POSITION_TYPE), name="new_keys")
+        keys_of = batch.data(rewrites[start:start + REWRITE_BATCH]).cte("new_keys")
         db.session.execute(users_rows.add_cte(keys_of).where(TASKS.c.id == keys_of.c.id)
                            .values(position=keys_of.c.position, version=TASKS.c.version + 1, change_seq=seq))
     # What the session holds of these rows is stale now: read them again when next used.
@@ -342,7 +343,7 @@ def _respace(user, seq, before, after, task):
 
 def _filter_params(filters):
     """The values of `filters`, named as _filtered() binds them."""
-    params = {}
+    params: dict[str, object] = {}
     for name in ("status", "priority"):
         if filters.get(name):
             params[name] = list(filters[name])
@@ -370,7 +371,8 @@ def _filtered(params):
     if "pattern" in params:
         # A text shorter than q cannot contain it: comparing lengths first spares ILIKE's scan of every long
         # row for a long q (case folding maps one character to one, in SQLite and PostgreSQL's libc locales).
-        pattern, length = bindparam("pattern"), bindparam("q_length")
+        pattern: BindParameter[str] = bindparam("pattern")
+        length: BindParameter[int] = bindparam("q_length")
         query = query.where(
             and_(func.length(Task.title) >= length, Task.title.ilike(pattern, escape="\\"))
             | and_(func.length(Task.description) >= length, Task.description.ilike(pattern, escape="\\")))
@@ -401,7 +403,7 @@ def _ordering(value, row_id, descending, nulls_last):
 def _past(column, descending, after_null):
     """The rows after (:last_value, :last_id) in the list's order: the keyset of a cursor page."""
     later = operator.lt if descending else operator.gt
-    last_id = bindparam("last_id")
+    last_id: BindParameter[int] = bindparam("last_id")
     if after_null:  # only tasks without a due date come after one
         return and_(column.is_(None), later(Task.id, last_id))
     after = later(tuple_(column, Task.id), tuple_(bindparam("last_value", type_=column.type), last_id))

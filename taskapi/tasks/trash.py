@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, insert, literal, select, update
 from taskapi.auth.models import User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 from taskapi.tasks.models import Status, Task, TaskTombstone
 from taskapi.tasks.service import (
     TASKS,
@@ -37,10 +37,10 @@ def trash_task(user, task_id, if_match=None):
     task = get_task(user, task_id)
     check_if_match(task, if_match)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
-    trashed = db.session.execute(
+    trashed = rowcount(db.session.execute(
         update(TASKS).where(owned_tasks(user).whereclause, TASKS.c.id == task.id, TASKS.c.version == task.version)
         .values(deleted_at=utcnow(), change_seq=seq)
-    ).rowcount
+    ))
     if trashed != 1:
         db.session.rollback()
         raise ApiError(412)
@@ -69,9 +69,9 @@ def clear_completed(user):
     """Trash every completed live task, in one statement; returns how many."""
     seq = next_change(user)
     completed = owned_tasks(user).where(Task.status == Status.completed)
-    count = db.session.execute(
+    count = rowcount(db.session.execute(
         update(TASKS).where(completed.whereclause).values(deleted_at=utcnow(), change_seq=seq)
-    ).rowcount
+    ))
     db.session.commit()
     return count
 
@@ -86,7 +86,7 @@ def _delete_for_good(user, trashed):
     """
     gone = trashed.with_only_columns(Task.id, Task.user_id, Task.change_seq, literal(utcnow(), Task.deleted_at.type))
     db.session.execute(insert(TaskTombstone).from_select(["task_id", "user_id", "change_seq", "deleted_at"], gone))
-    deleted = db.session.execute(delete(TASKS).where(trashed.whereclause)).rowcount
+    deleted = rowcount(db.session.execute(delete(TASKS).where(trashed.whereclause)))
     adjust_task_count(user, -deleted)
     return deleted
 
@@ -124,6 +124,6 @@ def purge():
         deleted += _delete_for_good(owner, expired(owner))
         db.session.commit()
     horizon = now - timedelta(days=current_app.config["SYNC_RETENTION_DAYS"] + CLOCK_SKEW_MARGIN_DAYS)
-    dropped = db.session.execute(delete(TaskTombstone).where(TaskTombstone.deleted_at < horizon)).rowcount
+    dropped = rowcount(db.session.execute(delete(TaskTombstone).where(TaskTombstone.deleted_at < horizon)))
     db.session.commit()
     return deleted, dropped
