@@ -1,7 +1,6 @@
 """Security events: stored for the account's owner, and one `taskapi.audit` log line each once committed."""
 
 import logging
-import random
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
@@ -20,7 +19,6 @@ EVENTS = (
     "role_changed",
 )
 PENDING = "taskapi.audit"  # key in Session.info: lines waiting for their transaction to commit
-PRUNE_CHANCE = 0.01
 
 
 def origin():
@@ -41,8 +39,6 @@ def record(name, user_id, *, client=None, user_agent=None, request_id=None):
         client, user_agent, request_id = origin()
     db.session.add(SecurityEvent(user_id=user_id, event=name, ip=client, user_agent=user_agent))
     log_line(name, user_id, client, request_id, session=db.session)
-    if random.random() < PRUNE_CHANCE:
-        prune()
 
 
 def log_line(name, user_id, client=None, request_id=None, session=None):

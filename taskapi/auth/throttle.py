@@ -10,7 +10,6 @@ limit reach the password check. The place is given back when the password is rig
 import hashlib
 import logging
 import math
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from taskapi.models import utcnow
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(minutes=15)
-PRUNE_CHANCE = 0.01
 REDIS_KEY = "taskapi:login-failures:{}"
 
 
@@ -69,8 +67,6 @@ class DatabaseStore:
             db.session.add(failure)
             db.session.flush()
             attempt.token = failure.id
-        if random.random() < PRUNE_CHANCE:
-            db.session.execute(delete(LoginFailure).where(LoginFailure.created_at <= now - WINDOW))
         db.session.commit()  # the place is taken (and the lock let go) before the password is checked
         return attempt
 
@@ -177,6 +173,11 @@ def succeeded(attempt):
 def clear(email):
     """Forget every failure of the address (a password reset); the caller commits."""
     _throttle().clear(address_key(email))
+
+
+def prune():
+    """Delete every address's failures older than the window (Redis expires its own); return how many."""
+    return db.session.execute(delete(LoginFailure).where(LoginFailure.created_at <= utcnow() - WINDOW)).rowcount
 
 
 def init_app(app):
