@@ -25,6 +25,7 @@ def create_app(overrides=None, environ=None):
         jsonprovider,
         logs,
         mail,
+        maintenance,
         metrics,
         requestid,
         sessions,
@@ -72,6 +73,7 @@ def create_app(overrides=None, environ=None):
     mail.init_app(app)
     tasks.init_app(app, rest_api)
     admin.init_app(app, rest_api)
+    maintenance.init_app(app)  # after the areas whose jobs it runs: its background round comes last
     return app
 
 

@@ -126,7 +126,7 @@ def load(instance_path, environ=None):
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
-                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER"):
+                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER", "MAINTENANCE_INTERVAL"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
@@ -154,6 +154,8 @@ def mail_settings(environ, env):
         # every BACKGROUND_INTERVAL seconds for other processes' messages and retries.
         "BACKGROUND_WORK": env != "testing",
         "BACKGROUND_INTERVAL": _int(environ, "BACKGROUND_INTERVAL", 5),
+        # Each maintenance job (taskapi/maintenance.py) runs once per this many seconds, in one process of all.
+        "MAINTENANCE_INTERVAL": _int(environ, "MAINTENANCE_INTERVAL", 3600),
     }
 
 

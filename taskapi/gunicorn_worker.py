@@ -350,7 +350,7 @@ class Lingering:
 class ThreadWorker(gthread.ThreadWorker):
     """gthread whose threads only ever get whole requests; see the module's docstring."""
 
-    settings = None  # AppSettings, from configure()
+    settings: AppSettings  # from configure(); run() refuses to start without it
 
     @classmethod
     def check_config(cls, cfg, log):
@@ -371,7 +371,7 @@ class ThreadWorker(gthread.ThreadWorker):
         self.lingering: deque[Lingering] = deque()  # in deadline order
 
     def run(self):
-        if self.settings is None:
+        if getattr(self, "settings", None) is None:
             self.log.critical("taskapi.gunicorn_worker.ThreadWorker was not configured: gunicorn.conf.py's "
                               "post_worker_init must call worker.configure(...)")
             sys.exit(Arbiter.WORKER_BOOT_ERROR)  # the arbiter stops rather than start workers in a loop

@@ -9,10 +9,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from taskapi import create_app
-from taskapi.auth import events, reset, throttle, tokens
 from taskapi.extensions import db
-from taskapi.mail import outbox
-from taskapi.tasks import idempotency, trash
 from tests.smtp import SMTPServer
 
 PASSWORD = "correct horse battery"
@@ -59,14 +56,6 @@ def build_app(environ, **overrides):
     overrides.setdefault("AUTH_RATE_LIMIT", "10000 per minute")
     overrides.setdefault("LOGIN_FAILURE_LIMIT", 10000)
     return create_app(overrides, environ=environ)
-
-
-@pytest.fixture(autouse=True)
-def no_opportunistic_pruning(monkeypatch):
-    """One request in a hundred also prunes old rows; a test sees the usual request unless it makes that certain."""
-    for module in (events, reset, throttle, tokens, idempotency, outbox):
-        monkeypatch.setattr(module, "PRUNE_CHANCE", 0)
-    monkeypatch.setattr(trash, "PURGE_CHANCE", 0)
 
 
 @pytest.fixture(scope="session")

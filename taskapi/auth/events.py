@@ -7,7 +7,6 @@ still has one line per occurrence.
 """
 
 import logging
-import random
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
@@ -28,7 +27,6 @@ EVENTS = (
 )
 COLLAPSED = ("login_failed", "login_throttled", "password_reset_requested")
 PENDING = "taskapi.audit"  # key in Session.info: lines waiting for their transaction to commit
-PRUNE_CHANCE = 0.01
 NEWEST_FIRST = (SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
 
 
@@ -52,8 +50,6 @@ def record(name, user_id, *, client=None, user_agent=None, request_id=None):
     db.session.execute(_add_or_count(user_id=user_id, event=name, created_at=now, ip=client, user_agent=user_agent,
                                      hour=hour_of(now) if name in COLLAPSED else None))
     log_line(name, user_id, client, request_id, session=db.session)
-    if random.random() < PRUNE_CHANCE:
-        prune()
 
 
 def hour_of(moment):

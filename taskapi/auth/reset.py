@@ -2,7 +2,6 @@
 
 import functools
 import hashlib
-import random
 import re
 from datetime import timedelta
 
@@ -26,7 +25,6 @@ INVALID_TOKEN = ("invalid_reset_token", "This password reset link is not valid: 
 TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{20,128}")
 CAP_WINDOW = timedelta(hours=1)
 BATCH = 50
-PRUNE_CHANCE = 0.01
 
 
 def mail_required(view):
@@ -70,8 +68,6 @@ def resolve_requests():
     requests = db.session.execute(claim).all()
     for asked in requests:
         _resolve(asked)
-    if random.random() < PRUNE_CHANCE:
-        prune()
     db.session.commit()
     return len(requests)
 

@@ -34,14 +34,13 @@ from sqlalchemy import delete, func, select, update
 
 from taskapi.auth.models import LoginFailure
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(minutes=15)
 PENDING_TTL = timedelta(seconds=60)  # longer than any request may run (GUNICORN_TIMEOUT)
 PENDING_WAIT = 5.0  # seconds a check waits for pending ones to be decided before it is refused
 POLL = (0.02, 0.06)  # seconds between two looks while waiting, at random: waiting checks do not move in step
-PRUNE_CHANCE = 0.01
 REDIS_KEY = "taskapi:login-failures:{}"
 REDIS_PENDING_KEY = "taskapi:login-pending:{}"
 
@@ -91,8 +90,6 @@ class DatabaseStore:
             db.session.add(pending)
             db.session.flush()
             attempt = Attempt(self, address, pending.id)
-        if random.random() < PRUNE_CHANCE:
-            db.session.execute(delete(LoginFailure).where(LoginFailure.created_at <= now - WINDOW))
         db.session.commit()  # the place is taken (and the lock let go) before the password is checked
         return attempt
 
@@ -256,6 +253,11 @@ def failed(attempt):
 def clear(email):
     """Forget every failure of the address (a password reset); the caller commits."""
     _throttle().clear(address_key(email))
+
+
+def prune():
+    """Delete every address's failures older than the window (Redis expires its own); return how many."""
+    return rowcount(db.session.execute(delete(LoginFailure).where(LoginFailure.created_at <= utcnow() - WINDOW)))
 
 
 def init_app(app):

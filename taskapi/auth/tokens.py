@@ -1,6 +1,5 @@
 """JWTs: issuing pairs in a session, rotation with reuse detection, and the one lookup that authenticates."""
 
-import random
 from datetime import UTC, datetime
 
 from flask import current_app, g
@@ -74,8 +73,6 @@ USER_AND_REVOCATION = select(
     exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
     exists().where(UserSession.id == bindparam("sid"), UserSession.user_id == User.id).label("session_active"),
 ).where(User.id == bindparam("user_id"))
-# Each revocation has this chance of also deleting rows whose tokens expired anyway.
-PRUNE_CHANCE = 0.01
 
 
 def issue_pair(user, session_id, refresh_jti):
@@ -131,8 +128,6 @@ def revoke(payload):
             db.session.add(RevokedToken(jti=payload["jti"], user_id=int(payload["sub"]), expires_at=_expiry(payload)))
     except IntegrityError:
         return False
-    if random.random() < PRUNE_CHANCE:
-        prune()
     return True
 
 

@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import random
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,7 +23,6 @@ BATCH = 20
 LEASE = timedelta(minutes=10)
 LONGEST_RETRY = timedelta(minutes=10)
 KEEP_DELIVERED = timedelta(days=7)
-PRUNE_CHANCE = 0.01
 # template name → render(context, secret) → (subject, text); registered by the areas that send mail.
 TEMPLATES: dict[str, Callable[[dict, str | None], tuple[str, str]]] = {}
 
@@ -155,9 +153,6 @@ def deliver_due(include_not_yet_due=False):
     messages = _claim(include_not_yet_due)
     if messages:
         _send(messages)
-    if random.random() < PRUNE_CHANCE:
-        prune()
-        db.session.commit()
     return len(messages)
 
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import random
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -12,8 +11,6 @@ from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import rowcount, utcnow
 from taskapi.tasks.models import IdempotentCreate
-
-PRUNE_CHANCE = 0.01
 
 
 def fingerprint(body):
@@ -66,9 +63,6 @@ def create_once(user, key, body_fingerprint, create):
         if record is None:
             raise
         return _replay(record, body_fingerprint)
-    if random.random() < PRUNE_CHANCE:
-        prune()
-        db.session.commit()
     return status, body
 
 

@@ -1,6 +1,5 @@
 """The trash: DELETE keeps a task there, restorable, for TRASH_DAYS; then it is gone for good."""
 
-import random
 from datetime import timedelta
 
 from flask import current_app
@@ -25,7 +24,6 @@ from taskapi.tasks.service import (
     position_taken,
 )
 
-PURGE_CHANCE = 0.01
 # Tombstones outlive the feed cursors that may need them by this much, whatever the clocks of the
 # instances that wrote and read them say.
 CLOCK_SKEW_MARGIN_DAYS = 1
@@ -45,8 +43,6 @@ def trash_task(user, task_id, if_match=None):
         db.session.rollback()
         raise ApiError(412)
     db.session.commit()
-    if random.random() < PURGE_CHANCE:
-        purge()
 
 
 def restore_task(user, task_id):

@@ -15,6 +15,7 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from tests.auth.conftest import AUTH, count, login, refresh
 from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.test_maintenance import every_coin_heads, run_job
 
 EVENTS = f"{AUTH}/events"
 EVENT_KEYS = {"id", "event", "created_at", "ip", "user_agent", "count"}
@@ -230,12 +231,16 @@ def test_flask_events_prune_keeps_security_event_retention_days(app, client, use
     assert names(client, user["access_token"]) == ["login"]
 
 
-def test_recording_prunes_now_and_then(app, client, user, monkeypatch):
+def age_every_event(app, days):
     with app.app_context():
-        db.session.execute(update(SecurityEvent).values(created_at=utcnow() - timedelta(days=91)))
+        db.session.execute(update(SecurityEvent).values(created_at=utcnow() - timedelta(days=days)))
         db.session.commit()
-    monkeypatch.setattr(events, "PRUNE_CHANCE", 1.0)  # the ~1 % of recorded events that prune, made certain
+
+
+def test_the_security_events_job_keeps_security_event_retention_days(app, client, user):
+    age_every_event(app, 91)
     login(client)
+    assert run_job(app, "security-events") == "1 security event(s) past SECURITY_EVENT_RETENTION_DAYS dropped"
     assert names(client, user["access_token"]) == ["login"]
 
 
@@ -258,3 +263,12 @@ def test_concurrent_failures_make_one_entry(app, user):
     (entry,) = [item for item in page(app.test_client(), user["access_token"])["items"]
                 if item["event"] == "login_failed"]
     assert entry["count"] == 12
+
+
+def test_recording_events_never_prunes(app, client, user, monkeypatch):
+    age_every_event(app, 91)
+    every_coin_heads(monkeypatch)
+    for _ in range(20):
+        login(client, password="wrong password")
+    assert count(app, SecurityEvent, SecurityEvent.event == "registered") == 1
+    assert count(app, SecurityEvent, SecurityEvent.event == "login_failed") == 1  # the 20 in one entry

@@ -21,6 +21,7 @@ from taskapi.models import utcnow
 from tests.auth.conftest import AUTH, count
 from tests.conftest import PASSWORD, assert_error, register
 from tests.smtp import free_port
+from tests.test_maintenance import every_coin_heads, run_job
 
 LIMIT = 3
 POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
@@ -113,14 +114,27 @@ def test_the_wait_ends_when_the_oldest_counted_failure_is_15_minutes_old(app, cl
     assert attempt(client, password=PASSWORD).status_code == 200
 
 
-def test_failures_prune_every_address_past_15_minutes_now_and_then(app, client, user, monkeypatch):
-    fail(client, LIMIT - 1, email="someone.else@example.com")
+def age_every_failure(app):
     with app.app_context():
         db.session.execute(update(LoginFailure).values(created_at=utcnow() - timedelta(minutes=15, seconds=1)))
         db.session.commit()
-    monkeypatch.setattr(throttle, "PRUNE_CHANCE", 1.0)  # the ~1 % of failures that prune, made certain
+
+
+def test_the_login_failures_job_drops_every_address_past_15_minutes(app, client, user):
+    fail(client, LIMIT - 1, email="someone.else@example.com")
+    age_every_failure(app)
     fail(client, 1)
+    assert run_job(app, "login-failures") == f"{LIMIT - 1} failed login(s) older than 15 minutes dropped"
     assert count(app, LoginFailure) == 1
+
+
+def test_failed_logins_never_prune_other_addresses(app, client, user, monkeypatch):
+    fail(client, LIMIT - 1, email="someone.else@example.com")
+    age_every_failure(app)
+    every_coin_heads(monkeypatch)
+    for i in range(20):
+        fail(client, 1, email=f"guess{i}@example.com")
+    assert count(app, LoginFailure) == LIMIT - 1 + 20
 
 
 def test_throttled_logins_are_recorded_for_the_account(app, client, user):
