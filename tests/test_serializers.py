@@ -11,9 +11,9 @@ from taskapi import serializers
 from taskapi.admin.schemas import AdminUserPageSchema
 from taskapi.auth.schemas import EventPageSchema, ExportSchema, SessionListSchema, TokenPairSchema, UserSchema
 from taskapi.tasks.schemas import FeedSchema, TaskListSchema, TaskSchema, TrashListSchema
-from tests.admin.conftest import USERS, make_admin
-from tests.conftest import bearer, register
-from tests.tasks.conftest import CHANGES, TASKS, TRASH, create
+from tests.helpers.admin import USERS, make_admin
+from tests.helpers.api import bearer, register
+from tests.helpers.tasks import CHANGES, TASKS, TRASH, create
 
 DUE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
 

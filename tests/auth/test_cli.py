@@ -16,8 +16,8 @@ from taskapi.auth.models import PasswordReset, RevokedToken, User
 from taskapi.auth.passwords import hasher
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.auth import AUTH, count, login, me, refresh, stored_user
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from taskapi.auth.models import User
-from tests.auth.conftest import AUTH, count, refresh
-from tests.conftest import PASSWORD, register
+from tests.helpers.api import PASSWORD, register
+from tests.helpers.auth import AUTH, count, refresh
 
 ROUNDS = 10  # a race is not lost every time: several rounds make each outcome likely
 

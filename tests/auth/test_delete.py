@@ -2,8 +2,8 @@
 
 from taskapi.auth.models import RevokedToken, SecurityEvent, User, UserSession
 from taskapi.tasks.models import Task
-from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, count, login, me, refresh, stored_user
 
 
 def delete(client, access_token, password=PASSWORD):

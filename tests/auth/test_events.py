@@ -10,8 +10,8 @@ from taskapi.auth import events
 from taskapi.auth.models import SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, refresh
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, count, login, refresh
 
 EVENTS = f"{AUTH}/events"
 EVENT_KEYS = {"id", "event", "created_at", "ip", "user_agent"}

@@ -7,8 +7,8 @@ from sqlalchemy import update
 from taskapi.auth import passwords
 from taskapi.auth.models import User
 from taskapi.extensions import db
-from tests.auth.conftest import AUTH, claims, login, stored_user
-from tests.conftest import PASSWORD, assert_error
+from tests.helpers.api import PASSWORD, assert_error
+from tests.helpers.auth import AUTH, claims, login, stored_user
 
 
 def test_login_answers_200_with_a_token_pair(client, user):

@@ -6,8 +6,8 @@ import pytest
 
 from taskapi.auth.models import User
 from taskapi.auth.passwords import hasher
-from tests.auth.conftest import AUTH, count, login, stored_user
-from tests.conftest import PASSWORD, assert_error, register
+from tests.helpers.api import PASSWORD, assert_error, register
+from tests.helpers.auth import AUTH, count, login, stored_user
 
 EMAIL_254 = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
 

@@ -3,8 +3,8 @@
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, ids, page_of, read, task_url, trash
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, ids, page_of, read, task_url, trash
 from tests.tasks.test_list import DATA, SORTS, expected_order
 
 EVERY_SORT = SORTS + ["position"] + [f"-{key}" for key in SORTS + ["position"]]

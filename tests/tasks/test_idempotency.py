@@ -9,8 +9,8 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import idempotency
 from taskapi.tasks.models import IdempotentCreate
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, key_count, task_count, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, key_count, task_count, task_url
 
 
 def post(client, auth, body, key):

@@ -6,8 +6,8 @@ from sqlalchemy import func, select, text
 from taskapi.auth.models import User
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error, bearer, register
-from tests.tasks.conftest import TASKS, TRASH, create, task_count, task_url, trash
+from tests.helpers.api import assert_error, bearer, register
+from tests.helpers.tasks import TASKS, TRASH, create, task_count, task_url, trash
 
 CAP = 3
 
