@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
-from taskapi import background
+from taskapi import background, serializers
 from taskapi.auth import events, reset, throttle, tokens
 from taskapi.extensions import db, limiter
 from taskapi.mail import outbox
@@ -30,6 +30,7 @@ from tests.helpers.database import (
     sqlite_no_sync,
     test_environ,
 )
+from tests.helpers.serializers import assert_dumps_alike
 from tests.smtp import SMTPServer
 
 
@@ -39,6 +40,19 @@ def no_opportunistic_pruning(monkeypatch):
     for module in (events, reset, throttle, tokens, idempotency, outbox):
         monkeypatch.setattr(module, "PRUNE_CHANCE", 0)
     monkeypatch.setattr(trash, "PURGE_CHANCE", 0)
+
+
+@pytest.fixture(autouse=True)
+def dumps_checked_against_marshmallow(monkeypatch):
+    """Every compiled dump, in every test, also runs marshmallow's own dump: the two must answer alike."""
+    compiled_dump = serializers.Schema.dump
+
+    def dump(schema, obj, *, many=None):
+        answer = compiled_dump(schema, obj, many=many)
+        assert_dumps_alike(schema, obj, many, answer)
+        return answer
+
+    monkeypatch.setattr(serializers.Schema, "dump", dump)
 
 
 @pytest.fixture(scope="session")
