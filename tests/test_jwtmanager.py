@@ -4,8 +4,8 @@ import time
 
 import jwt as pyjwt
 
-from tests.auth.conftest import claims, me, sign
-from tests.conftest import assert_error, bearer
+from tests.helpers.api import assert_error, bearer
+from tests.helpers.auth import claims, me, sign
 
 
 def test_an_authenticated_request_verifies_its_token_once(client, user, monkeypatch):

@@ -14,7 +14,7 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import idempotency
 from taskapi.tasks.models import declared_in_models
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
 
 
 def test_models_match_migrations(app):

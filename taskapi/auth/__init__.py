@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskapi import background, compat
-from taskapi.auth import cli, reset, throttle, tokens
+from taskapi.auth import cli, passwords, reset, throttle, tokens
 from taskapi.auth.models import User
 from taskapi.auth.routes import blp
 from taskapi.errors import ApiError, api_error_response, handle_unexpected
@@ -99,6 +99,7 @@ def init_app(app, api):
     _init_jwt(app)
     _init_limiter(app)
     throttle.init_app(app)
+    passwords.hasher_for(app.config["PASSWORD_HASHING"])  # its dummy hash now, not in the first login
     app.register_error_handler(IntegrityError, _user_deleted_meanwhile)
     app.register_error_handler(StaleDataError, _user_deleted_meanwhile)
     api.register_blueprint(blp)

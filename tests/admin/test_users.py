@@ -7,10 +7,10 @@ import pytest
 
 from taskapi.auth.models import PasswordResetRequest, Role, SecurityEvent, User
 from taskapi.tasks.models import Task
-from tests.admin.conftest import USERS, make_admin, user_url
-from tests.auth.conftest import app_losing_users, count, login, me, stored_user
-from tests.conftest import assert_error, bearer, register
-from tests.tasks.conftest import create
+from tests.helpers.admin import USERS, make_admin, user_url
+from tests.helpers.api import assert_error, bearer, register
+from tests.helpers.auth import app_losing_users, count, login, me, stored_user
+from tests.helpers.tasks import create
 
 ADMIN_VIEW = {"id", "email", "name", "role", "disabled", "created_at", "last_login_at", "task_count"}
 POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")

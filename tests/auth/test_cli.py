@@ -10,13 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from taskapi.auth.models import PasswordReset, RevokedToken, User
-from taskapi.auth.passwords import hasher
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.auth import AUTH, count, login, me, refresh, stored_user
 from tests.test_maintenance import every_coin_heads, run_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def test_users_create_makes_a_user_who_can_log_in(client, flask):
 def test_users_create_stores_only_a_hash(app, flask):
     create(flask, "ada@example.com")
     password_hash = stored_user(app).password_hash
-    assert password_hash != PASSWORD and hasher.verify(password_hash, PASSWORD)
+    assert password_hash != PASSWORD and PasswordHasher().verify(password_hash, PASSWORD)
 
 
 def test_users_create_normalises_the_email_and_takes_a_name(app, flask):

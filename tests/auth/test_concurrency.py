@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from taskapi.auth.models import Role, User
-from tests.admin.conftest import make_admin
-from tests.auth.conftest import AUTH, count, refresh
 from tests.auth.test_delete import delete
-from tests.conftest import PASSWORD, register
+from tests.helpers.admin import make_admin
+from tests.helpers.api import PASSWORD, register
+from tests.helpers.auth import AUTH, count, refresh
 
 ROUNDS = 10  # a race is not lost every time: several rounds make each outcome likely
 

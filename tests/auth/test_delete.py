@@ -5,9 +5,9 @@ from sqlalchemy import update
 from taskapi.auth.models import RevokedToken, Role, SecurityEvent, User, UserSession
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.admin.conftest import make_admin
-from tests.auth.conftest import AUTH, app_losing_users, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.admin import make_admin
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, app_losing_users, count, login, me, refresh, stored_user
 
 
 def delete(client, access_token, password=PASSWORD):

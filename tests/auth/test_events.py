@@ -13,8 +13,8 @@ from taskapi.auth import events
 from taskapi.auth.models import SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, refresh
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, count, login, refresh
 from tests.test_maintenance import every_coin_heads, run_job
 
 EVENTS = f"{AUTH}/events"

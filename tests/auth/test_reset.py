@@ -17,8 +17,8 @@ from taskapi.extensions import db
 from taskapi.mail import outbox
 from taskapi.mail.models import OutboxMessage
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, me, refresh
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, count, login, me, refresh
 from tests.smtp import RESET_URL, SENDER, mail_settings, reset_token, text_of
 from tests.test_errors import unavailable_counts
 from tests.test_maintenance import every_coin_heads

@@ -18,8 +18,8 @@ from taskapi.auth import throttle
 from taskapi.auth.models import LoginFailure, SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count
-from tests.conftest import PASSWORD, assert_error, register
+from tests.helpers.api import PASSWORD, assert_error, register
+from tests.helpers.auth import AUTH, count
 from tests.smtp import free_port
 from tests.test_maintenance import every_coin_heads, run_job
 

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error
-from tests.tasks.conftest import CHANGES, TASKS, create, read, stored, task_count, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import CHANGES, TASKS, create, read, stored, task_count, task_url
 
 ROUNDS = 5
 

@@ -4,8 +4,8 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from taskapi.tasks.cursors import LIST_SALT
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, ids, page_of, read, signed_cursor, task_url, trash
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, ids, page_of, read, signed_cursor, task_url, trash
 from tests.tasks.test_list import DATA, SORTS, expected_order
 
 EVERY_SORT = SORTS + ["position"] + [f"-{key}" for key in SORTS + ["position"]]

@@ -7,8 +7,8 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from taskapi.models import utcnow
-from tests.conftest import assert_error
-from tests.tasks.conftest import CHANGES, TASKS, TRASH, create, ids, move, page_of, signed_cursor, task_url, trash
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import CHANGES, TASKS, TRASH, create, ids, move, page_of, signed_cursor, task_url, trash
 
 FEED_SALT = "taskapi.tasks.feed-cursor"
 

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks.models import IdempotentCreate
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, key_count, task_count, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, key_count, task_count, task_url
 from tests.test_maintenance import every_coin_heads, run_job
 
 

@@ -11,8 +11,8 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks.models import Task
 from taskapi.tasks.trash import purge
-from tests.conftest import assert_error, bearer, register
-from tests.tasks.conftest import TASKS, TRASH, create, stored_tasks, task_count, task_url, trash
+from tests.helpers.api import assert_error, bearer, register
+from tests.helpers.tasks import TASKS, TRASH, create, stored_tasks, task_count, task_url, trash
 from tests.tasks.test_concurrency import race
 
 CAP = 3

@@ -7,8 +7,8 @@ from sqlalchemy import event, update
 
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error
-from tests.tasks.conftest import (
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import (
     CHANGES,
     TASKS,
     create,

@@ -7,7 +7,7 @@ from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.tasks import service, trash
 from taskapi.tasks.models import Priority, Status, Task, etag
-from tests.conftest import PASSWORD
+from tests.helpers.api import PASSWORD
 
 PAGE = {"sort": "-created_at", "limit": 20, "offset": 0}
 

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks.models import Task, TaskTombstone
-from tests.conftest import assert_error
-from tests.tasks.conftest import (
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import (
     TASK_FIELDS,
     TASKS,
     TRASH,

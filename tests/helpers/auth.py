@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from taskapi.auth import tokens
 from taskapi.auth.models import RevokedToken, User
 from taskapi.extensions import db
-from tests.conftest import PASSWORD, bearer
+from tests.helpers.api import PASSWORD, bearer
 
 AUTH = "/api/v1/auth"
 OTHER_KEY = "another-secret-that-is-long-enough-for-hs256"
