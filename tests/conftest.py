@@ -12,7 +12,7 @@ from taskapi import create_app
 from taskapi.auth import events, reset, throttle, tokens
 from taskapi.extensions import db
 from taskapi.mail import outbox
-from taskapi.tasks import idempotency, trash
+from taskapi.tasks import trash
 from tests.smtp import SMTPServer
 
 PASSWORD = "correct horse battery"
@@ -64,7 +64,7 @@ def build_app(environ, **overrides):
 @pytest.fixture(autouse=True)
 def no_opportunistic_pruning(monkeypatch):
     """One request in a hundred also prunes old rows; a test sees the usual request unless it makes that certain."""
-    for module in (events, reset, throttle, tokens, idempotency, outbox):
+    for module in (events, reset, throttle, tokens, outbox):
         monkeypatch.setattr(module, "PRUNE_CHANCE", 0)
     monkeypatch.setattr(trash, "PURGE_CHANCE", 0)
 

@@ -7,7 +7,7 @@ from sqlalchemy import select, true, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from taskapi.auth.models import User
-from taskapi.errors import ApiError
+from taskapi.exceptions import ExpiredError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import cursors
@@ -20,7 +20,7 @@ def _since(user, since, now):
     state = cursors.load(cursors.FEED_SALT, user, since, "since")
     issued = datetime.fromtimestamp(state["issued"], UTC)
     if issued < now - timedelta(days=current_app.config["SYNC_RETENTION_DAYS"]):
-        raise ApiError(410, "cursor_expired", "The cursor is too old; sync again from the start (without since).")
+        raise ExpiredError("The cursor is too old; sync again from the start (without since).")
     return state["seq"], state["id"]
 
 

@@ -144,4 +144,6 @@ class IdempotentCreate(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
+    # The answer's headers as a JSON object (ETag, Location, Content-Type): replayed with the body.
+    response_headers: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, index=True)

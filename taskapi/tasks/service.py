@@ -8,14 +8,19 @@ from flask import current_app
 from sqlalchemy import String, and_, bindparam, case, cast, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.http import parse_etags
 
+from taskapi import transactions
 from taskapi.auth.models import User
-from taskapi.auth.tokens import token_error
-from taskapi.errors import VALIDATION_MESSAGES, ApiError
+from taskapi.exceptions import (
+    AccountGoneError,
+    InvalidFieldError,
+    LimitReachedError,
+    NotFoundError,
+    VersionMismatchError,
+)
 from taskapi.extensions import db
 from taskapi.models import contains_pattern, utcnow
-from taskapi.tasks import cursors, idempotency, positions
+from taskapi.tasks import cursors, positions
 from taskapi.tasks.models import Priority, Status, Task, TaskTag, TaskTombstone
 from taskapi.tasks.schemas import TaskFilterSchema, TaskSchema
 from taskapi.tasks.tags import set_tags
@@ -40,7 +45,7 @@ ADJUST_LIVE_COUNT = (
     update(USERS).where(USERS.c.id == bindparam("user_id"))
     .values(live_task_count=USERS.c.live_task_count + bindparam("live"))
 )
-TOO_MANY_TASKS = ("too_many_tasks", "You have as many tasks as one account may keep; delete some first.")
+TOO_MANY_TASKS = "You have as many tasks as one account may keep; delete some first."
 
 
 def owned_tasks(user, scope=LIVE):
@@ -83,11 +88,11 @@ def next_change(user, live=0):
     """
     row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "live": live}).first()
     if row is None:  # the account was deleted after this request authenticated
-        raise token_error("token_invalid")
+        raise AccountGoneError()
     seq, live_count = row
     if live > 0 and live_count > current_app.config["MAX_TASKS_PER_USER"]:
         db.session.rollback()
-        raise ApiError(409, *TOO_MANY_TASKS)
+        raise LimitReachedError("too_many_tasks", TOO_MANY_TASKS)
     return seq
 
 
@@ -114,18 +119,14 @@ def get_task(user, task_id, scope=LIVE):
         params = {"user_id": user.id, "task_id": task_id}
         task = db.session.execute(_one_task(scope), params).scalar_one_or_none()
     if task is None:
-        raise ApiError(404)
+        raise NotFoundError()
     return task
 
 
-def check_if_match(task, if_match):
-    """412 unless the If-Match header (when sent) names the task's current ETag."""
-    if if_match is not None and not parse_etags(if_match).contains(task.etag.strip('"')):
-        raise ApiError(412)
-
-
-def not_modified(task, if_none_match):
-    return if_none_match is not None and parse_etags(if_none_match).contains_weak(task.etag.strip('"'))
+def check_version(task, expected_versions):
+    """Refuse the write unless the task's version is one the caller expects (None: any)."""
+    if expected_versions is not None and task.version not in expected_versions:
+        raise VersionMismatchError()
 
 
 def _apply(task, changes, seq, now):
@@ -160,7 +161,7 @@ def commit_write():
     except StaleDataError:
         # Another writer changed the row between our read and our write.
         db.session.rollback()
-        raise ApiError(412) from None
+        raise VersionMismatchError() from None
 
 
 def first_position(user):
@@ -182,37 +183,31 @@ def new_task(user, fields, seq, position):
     return task
 
 
-def create_task(user, fields, idempotency_key=None, body_fingerprint=None):
-    """Create a task, placed first; returns the answer (status, body), replayed for a repeated key."""
-
-    def create():
-        seq = next_change(user, live=1)
+def create_task(user, fields):
+    """Create a task, placed first."""
+    seq = next_change(user, live=1)
+    position = positions.between(None, first_position(user))
+    if position is None:
+        rebalance(user, seq, [])
         position = positions.between(None, first_position(user))
-        if position is None:
-            rebalance(user, seq, [])
-            position = positions.between(None, first_position(user))
-        return 201, TASK_SCHEMA.dump(new_task(user, fields, seq, position))
-
-    if idempotency_key is None:
-        answer = create()
-        db.session.commit()
-        return answer
-    return idempotency.create_once(user, idempotency_key, body_fingerprint, create)
+    task = new_task(user, fields, seq, position)
+    transactions.commit()
+    return task
 
 
-def update_task(user, task_id, changes, if_match=None):
+def update_task(user, task_id, changes, expected_versions=None):
     seq = next_change(user)
     task = get_task(user, task_id)
-    check_if_match(task, if_match)
+    check_version(task, expected_versions)
     _write([task], changes, seq)
     commit_write()
     return task
 
 
-def toggle_task(user, task_id, if_match=None):
+def toggle_task(user, task_id, expected_versions=None):
     seq = next_change(user)
     task = get_task(user, task_id)
-    check_if_match(task, if_match)
+    check_version(task, expected_versions)
     _write([task], {"status": Status.pending if task.status == Status.completed else Status.completed}, seq)
     commit_write()
     return task
@@ -224,7 +219,7 @@ def update_tasks(user, ids, changes):
     wanted = [task_id for task_id in ids if task_id <= MAX_ID]
     found = {task.id: task for task in db.session.execute(owned_tasks(user).where(Task.id.in_(wanted))).scalars()}
     if len(found) != len(ids):
-        raise ApiError(404, message="A task of `ids` was not found.")
+        raise NotFoundError("A task of `ids` was not found.")
     tasks = [found[task_id] for task_id in ids]
     _write(tasks, changes, seq)
     commit_write()
@@ -239,8 +234,7 @@ def _after_task(user, task, after_id):
     if after_id != task.id and 0 < after_id <= MAX_ID:
         after = db.session.execute(owned_tasks(user).where(Task.id == after_id)).scalar_one_or_none()
     if after is None:
-        raise ApiError(422, message=VALIDATION_MESSAGES["json"],
-                       errors={"json": {"after": ["Must be the id of another task of yours, not in the trash."]}})
+        raise InvalidFieldError("after", "Must be the id of another task of yours, not in the trash.")
     return after
 
 
@@ -252,11 +246,11 @@ def _next_position(user, task, after):
     return db.session.execute(query).scalar_one()
 
 
-def move_task(user, task_id, after_id, if_match=None):
+def move_task(user, task_id, after_id, expected_versions=None):
     """Put the task right after `after_id` (None: first). Usually one row is written: the task's."""
     seq = next_change(user)
     task = get_task(user, task_id)
-    check_if_match(task, if_match)
+    check_version(task, expected_versions)
     after = _after_task(user, task, after_id)
     position = positions.between(after and after.position, _next_position(user, task, after))
     if position is None:

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import delete, exists, insert, literal, select, update
 
 from taskapi.auth.models import User
-from taskapi.errors import ApiError
+from taskapi.exceptions import VersionMismatchError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks.models import Status, Task, TaskTombstone
@@ -15,7 +15,7 @@ from taskapi.tasks.service import (
     TASKS,
     TRASH,
     adjust_live_count,
-    check_if_match,
+    check_version,
     commit_write,
     get_task,
     next_change,
@@ -28,11 +28,11 @@ PURGE_CHANCE = 0.01
 CLOCK_SKEW_MARGIN_DAYS = 1
 
 
-def trash_task(user, task_id, if_match=None):
+def trash_task(user, task_id, expected_versions=None):
     """Move a live task to the trash: a new change, but the same version (a restore adds one)."""
     seq = next_change(user, live=-1)
     task = get_task(user, task_id)
-    check_if_match(task, if_match)
+    check_version(task, expected_versions)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
     trashed = db.session.execute(
         update(TASKS).where(owned_tasks(user).whereclause, TASKS.c.id == task.id, TASKS.c.version == task.version)
@@ -40,7 +40,7 @@ def trash_task(user, task_id, if_match=None):
     ).rowcount
     if trashed != 1:
         db.session.rollback()
-        raise ApiError(412)
+        raise VersionMismatchError()
     db.session.commit()
     if random.random() < PURGE_CHANCE:
         purge()

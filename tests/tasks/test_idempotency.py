@@ -151,12 +151,3 @@ def test_prune_with_nothing_expired_removes_nothing(app, client, auth, cli):
     post(client, auth, {"title": "Pay rent"}, "key-1")
     assert "Pruned 0 " in cli("idempotency-keys", "prune").output
     assert stored_keys(app) == ["key-1"]
-
-
-def test_keyed_creates_prune_now_and_then(app, client, auth, monkeypatch):
-    post(client, auth, {"title": "Old"}, "old")
-    age_keys(app, 25, "old")
-    monkeypatch.setattr(idempotency, "PRUNE_CHANCE", 1.0)  # the ~1 % of keyed creates that prune, made certain
-    post(client, auth, {"title": "New"}, "new")
-    assert stored_keys(app) == ["new"]
-    assert task_count(app) == 2
