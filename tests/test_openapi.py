@@ -203,7 +203,8 @@ def _codes_in_the_source():
                     codes.add(reasons[code.value.id])
                 elif isinstance(code, ast.Constant) and code.value is not None:
                     codes.add(code.value)
-            elif name in ("token_error", "_token_error", "LimitReachedError") and isinstance(call.args[0], ast.Constant):
+            elif name in ("token_error", "_token_error", "LimitReachedError") and isinstance(call.args[0],
+                                                                                              ast.Constant):
                 codes.add(call.args[0].value)
             if name == "ApiError":
                 codes.update(keyword.value.value for keyword in call.keywords

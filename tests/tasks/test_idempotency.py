@@ -7,7 +7,6 @@ from sqlalchemy import select, update
 
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from taskapi.tasks import idempotency
 from taskapi.tasks.models import IdempotentCreate
 from tests.conftest import assert_error
 from tests.tasks.conftest import TASKS, key_count, task_count, task_url
