@@ -7,14 +7,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test e2e soak lint bench clean
+.PHONY: run test e2e soak lint bench lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "taskapi needs Python 3.11+")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+# requirements*.txt are the whole dependency tree, locked with hashes, compiled from the direct pins in
+# requirements*.in: after editing one of those, `make lock` (pip-tools in a venv of its own), then commit all four.
+# The runtime lock comes first: the dev lock takes the runtime packages at the versions it fixes.
+LOCK_VENV := .venv-lock
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet pip-tools==7.7.0
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 # The server restarts itself when a source file changes. Another port: make run PORT=8080.
 PORT ?= 5000
@@ -41,6 +53,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check taskapi tests migrations bench wsgi.py gunicorn.conf.py
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache instance
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache instance

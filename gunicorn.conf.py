@@ -19,7 +19,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # gunicorn's gthread worker, but its event loop reads each whole request before a thread takes it, within
 # REQUEST_READ_TIMEOUT (else 408): a slow or silent client holds no thread. Also with one thread: a sync
-# worker would wait on every client in turn.
+# worker would wait on every client in turn. It runs on gunicorn 27.0.x only, plain HTTP/1.1 (no certfile,
+# keyfile, HTTP/2, PROXY or uwsgi protocol: it refuses to start with them), and is told about the app by
+# post_worker_init below. See docs/server.md.
 worker_class = "taskapi.gunicorn_worker.ThreadWorker"
 worker_connections = 1000  # per worker, idle and being read included; accepting pauses beyond
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a stuck worker is killed and replaced
@@ -81,9 +83,10 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Start the worker's background thread (mail delivery); hide what it loaded from the garbage collector."""
-    from taskapi import background
+    """Tell the worker about the app; start its background thread (mail); hide what it loaded from the GC."""
+    from taskapi import background, server
 
+    worker.configure(**server.worker_settings(worker.wsgi))
     background.start(worker.wsgi)
     # A full collection walks every tracked object: ~95 000 once the app is loaded, 50-60 ms a time
     # on one busy core, and every request in flight waits it out, a few times a minute under load

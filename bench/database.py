@@ -65,7 +65,7 @@ SELECT u.id, 'Task ' || n, CASE WHEN n %% 3 = 0 THEN NULL ELSE 'Description of t
        n
 FROM users AS u CROSS JOIN generate_series(1, %(per_user)s) AS n
 WHERE u.email LIKE %(pattern)s;
-UPDATE users SET task_seq = %(per_user)s, live_task_count = %(per_user)s WHERE email LIKE %(pattern)s;
+UPDATE users SET task_seq = %(per_user)s, task_count = %(per_user)s WHERE email LIKE %(pattern)s;
 """
 
 # Every task of the bench user carries one tag, so a list filtered by it answers the same 20 as the plain list.

@@ -245,7 +245,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from taskapi.auth.passwords import hash_password
+    from taskapi.auth.passwords import hasher_for
+    from taskapi.config import PASSWORD_HASHING
 
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-layers-"))
     cluster = postgres.Cluster(servers.free_port(), servers.LOAD_CORE)
@@ -253,7 +254,8 @@ def main():
         cluster.start()
         db = database.Database(cluster.admin_url, "layers")
         servers.release(db.url, work_dir)
-        task_ids, _ = database.seed(db.url, hash_password(database.BENCH_PASSWORD), args.other_users, 1)
+        password_hash = hasher_for(PASSWORD_HASHING).hash(database.BENCH_PASSWORD)  # production's parameters
+        task_ids, _ = database.seed(db.url, password_hash, args.other_users, 1)
         os.sched_setaffinity(0, {int(servers.SERVER_CORE)})
         app = build_app(db.url, work_dir)
         test_client = app.test_client()

@@ -29,7 +29,7 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100))
     task_seq: Mapped[int] = mapped_column(BigInteger)
-    live_task_count: Mapped[int] = mapped_column(Integer)
+    task_count: Mapped[int] = mapped_column(Integer)
 
 
 class Task(db.Model):
@@ -131,12 +131,12 @@ def owned_task(user, task_id):
     return db.session.execute(query).scalar_one_or_none()
 
 
-def take_change_number(user, live=0):
+def take_change_number(user, added=0):
     """As taskapi's writes start: the user's next change number (for a sync feed), its row locked till commit,
-    and their count of live tasks moved by `live` (a create: 1)."""
+    and their count of tasks moved by `added` (a create: 1)."""
     bump = (update(User).where(User.id == user.id)
-            .values(task_seq=User.task_seq + 1, live_task_count=User.live_task_count + live)
-            .returning(User.task_seq, User.live_task_count))
+            .values(task_seq=User.task_seq + 1, task_count=User.task_count + added)
+            .returning(User.task_seq, User.task_count))
     return db.session.execute(bump).first()[0]
 
 
@@ -174,7 +174,7 @@ def create_task():
     user = current_user()
     # The same database work as taskapi's create: lock the user's row while taking a change number
     # (concurrent creates would otherwise pick one position), then a key before the user's first.
-    seq = take_change_number(user, live=1)
+    seq = take_change_number(user, added=1)
     first = db.session.execute(select(func.min(Task.position)).where(Task.user_id == user.id)).scalar_one()
     task = Task(user_id=user.id, created_at=now, updated_at=now, position=generate_key_between(None, first),
                 change_seq=seq, **{"tags": [], **fields_})

@@ -349,11 +349,14 @@ def checkout(ref, directory):
 def main():
     args = parse_args()
     require_tools()
-    from taskapi.auth.passwords import hash_password, hasher
+    from taskapi.auth.passwords import hasher_for
+    from taskapi.config import PASSWORD_HASHING
+
+    hasher = hasher_for(PASSWORD_HASHING)  # production's parameters
 
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
     args.before_tree = args.before and checkout(args.before, work_dir / "before")
-    password_hash = hash_password(database.BENCH_PASSWORD)
+    password_hash = hasher.hash(database.BENCH_PASSWORD)
     cluster = postgres.Cluster(servers.free_port())  # on any core while seeding; each regime places it
     regimes, extras = {}, {}
     try:

@@ -28,7 +28,7 @@ SELECT :user, 'Task ' || n || ' ' || md5(n::text),
        'pending', 'medium', now() - n * interval '1 second', now(), 1, '[]',
        'd' || lpad(n::text, 6, '0'), n
 FROM generate_series(1, :tasks) AS n;
-UPDATE users SET task_seq = :tasks, live_task_count = :tasks WHERE id = :user;
+UPDATE users SET task_seq = :tasks, task_count = :tasks WHERE id = :user;
 """
 WORDS = "quarterly report draft review budget " * 60
 CASES = {"no q": None, "q: 20 characters": WORDS[:20], "q: 1500 characters": WORDS[:1500],

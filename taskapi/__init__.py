@@ -25,6 +25,7 @@ def create_app(overrides=None, environ=None):
         jsonprovider,
         logs,
         mail,
+        maintenance,
         metrics,
         requestid,
         sessions,
@@ -50,12 +51,12 @@ def create_app(overrides=None, environ=None):
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies, the client is the N-th address from the right of X-Forwarded-For.
         proxies = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        # Flask's documented way to add WSGI middleware, though wsgi_app is a method to a type checker.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     jsonprovider.init_app(app)
     logs.init_app(app)
     requestid.init_app(app)
-    errors.init_app(app)
     headers.init_app(app)
     db.init_app(app)
     sessions.init_app(app, db)
@@ -65,11 +66,14 @@ def create_app(overrides=None, environ=None):
     background.init_app(app, serving_under_gunicorn=web_process)
     metrics.init_app(app)
     api.init_app(app, rest_api)
+    # After the REST layer: flask-smorest registers its own HTTPException handler, which this replaces.
+    errors.init_app(app)
     health.init_app(app, rest_api)
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
     tasks.init_app(app, rest_api)
     admin.init_app(app, rest_api)
+    maintenance.init_app(app)  # after the areas whose jobs it runs: its background round comes last
     return app
 
 

@@ -6,12 +6,15 @@ import os
 from http import HTTPStatus
 
 import flask_swagger_ui
-from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter, resolver
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, request, send_from_directory
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
@@ -104,9 +107,33 @@ class Converter(OpenAPIConverter):
 
 
 class Plugin(MarshmallowPlugin):
-    """apispec's marshmallow plugin, with taskapi's converter."""
+    """apispec's marshmallow plugin, with taskapi's converter and schema names."""
 
     Converter = Converter
+
+    def __init__(self):
+        super().__init__(schema_name_resolver=schema_name)
+
+
+def schema_name(schema):
+    """A schema's component name, as apispec makes it; but flask-smorest's pagination metadata stays unnamed.
+
+    flask-smorest documents its X-Pagination header at start, for paginate(), which no route here uses:
+    unnamed, its schema is written inline into that header, which nothing refers to, so neither appears.
+    """
+    if resolve_schema_cls(schema) is PaginationMetadataSchema:
+        return None
+    return resolver(schema)
+
+
+class CommonOperationPlugin(BasePlugin):
+    """What every operation has: its id (from its view's name, unless it has one), and the optional X-Request-ID."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        view_name = kwargs["rule"].endpoint.rpartition(".")[2]  # flask-smorest names an endpoint after its view
+        for method, operation in operations.items():
+            operation.setdefault("operationId", operation_id(view_name, method))
+            operation.setdefault("parameters", []).append(REQUEST_ID_PARAMETER)
 
 
 def with_request_id(headers=None):
@@ -145,23 +172,6 @@ class Blueprint(_Blueprint):
     """flask-smorest's Blueprint with taskapi's body parser and error documentation."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._prepare_doc_cbks.append(self._prepare_common_doc)
-
-    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
-        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
-        for method, doc in self._docs[endpoint].items():
-            if method != "parameters":
-                doc["operation_id"] = operation_id(obj.__name__, method)
-
-    @staticmethod
-    def _prepare_common_doc(doc, doc_info, **kwargs):
-        """What every operation has: its id (from the view's name), and the optional X-Request-ID."""
-        doc["operationId"] = doc_info["operation_id"]
-        doc.setdefault("parameters", []).append(REQUEST_ID_PARAMETER)
-        return doc
 
     def response(self, status_code, schema=None, *, headers=None, **kwargs):
         return super().response(status_code, schema, headers=with_request_id(headers), **kwargs)
@@ -235,26 +245,6 @@ class Api(_Api):
     # Every operation lists its statuses itself; a catch-all would hide gaps.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def _init_spec(self, **kwargs):
-        super()._init_spec(**kwargs, marshmallow_plugin=Plugin())
-        self.spec.components.parameter(REQUEST_ID_PARAMETER, "header",
-                                       {"name": "X-Request-ID", **REQUEST_ID_PARAMETER_DOC})
-
-    def _register_error_handlers(self):
-        """Leave error handling to taskapi.errors, which answers the envelope."""
-
-    def _register_pagination_header(self):
-        """No route pages through flask-smorest's paginate, so its header (and schema) has no place here."""
-
-    def _register_responses(self):
-        """flask-smorest's response of each status, with the headers taskapi sends with it."""
-        for status in HTTPStatus:
-            response = {"description": status.phrase, "headers": with_request_id(ERROR_HEADERS.get(status))}
-            if not (100 <= status < 200) and status not in (204, 304):
-                response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-
 
 def _has_body():
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
@@ -293,6 +283,17 @@ SERVICE_ROUTES = {
 }
 
 
+def _document_error_headers(api):
+    """flask-smorest's response of each status (a component, written where an operation refers to it), with
+    the headers taskapi sends with it: registered again, lazily, under the same name, before any operation."""
+    for status in HTTPStatus:
+        response = {"description": status.phrase, "headers": with_request_id(ERROR_HEADERS.get(status))}
+        if not (100 <= status < 200) and status not in (204, 304):
+            response["schema"] = api.ERROR_SCHEMA
+        prepare_response(response, api.spec, api.DEFAULT_RESPONSE_CONTENT_TYPE)
+        api.spec.components.response(status.name, response, lazy=True)
+
+
 def _document_service_routes(app, spec):
     """flask-smorest serves these itself and leaves them out; they belong in the document."""
     for rule in app.url_map.iter_rules():
@@ -300,8 +301,7 @@ def _document_service_routes(app, spec):
             operation, summary, content_type, schema = SERVICE_ROUTES[rule.rule]
             ok = {"description": "OK", "headers": with_request_id(), "content": {content_type: {"schema": schema}}}
             spec.path(rule=rule, operations={"get": {
-                "operationId": operation, "summary": summary, "tags": ["health"],
-                "parameters": [REQUEST_ID_PARAMETER], "responses": {"200": ok}}})
+                "operationId": operation, "summary": summary, "tags": ["health"], "responses": {"200": ok}}})
 
 
 def init_app(app, api):
@@ -320,7 +320,9 @@ def init_app(app, api):
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     )
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"marshmallow_plugin": Plugin(), "extra_plugins": [CommonOperationPlugin()]})
+    api.spec.components.parameter(REQUEST_ID_PARAMETER, "header", {"name": "X-Request-ID", **REQUEST_ID_PARAMETER_DOC})
+    _document_error_headers(api)
     _document_service_routes(app, api.spec)
     app.register_blueprint(docs_assets)
     app.before_request(check_body)

@@ -7,6 +7,10 @@ MIN_SECRET_LENGTH = 32
 MAIL_REQUIRES = ("MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL")
 DEV_RESET_URL = "http://127.0.0.1:5173/reset-password?token={token}"
 ENVIRONMENTS = ("production", "development", "testing")
+# argon2id: OWASP's minimum (19 MiB, 2 passes, 1 lane), tens of logins a second per core. Tests hash
+# with the cheapest parameters argon2 takes: a thousand registrations and logins are no benchmark.
+PASSWORD_HASHING = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+PASSWORD_HASHING_TESTING = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
 
 class ConfigError(Exception):
@@ -116,6 +120,7 @@ def load(instance_path, environ=None):
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=_int(environ, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)),
         "IDEMPOTENCY_TTL": timedelta(hours=24),
         "LOGIN_FAILURE_LIMIT": _int(environ, "LOGIN_FAILURE_LIMIT", 5 if production else 50),
+        "PASSWORD_HASHING": PASSWORD_HASHING_TESTING if env == "testing" else PASSWORD_HASHING,
         "SECURITY_EVENT_RETENTION_DAYS": _int(environ, "SECURITY_EVENT_RETENTION_DAYS", 90),
         "TRASH_DAYS": _int(environ, "TRASH_DAYS", 30),
         "MAX_TASKS_PER_USER": _int(environ, "MAX_TASKS_PER_USER", 10_000),
@@ -126,7 +131,7 @@ def load(instance_path, environ=None):
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
-                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER"):
+                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER", "MAINTENANCE_INTERVAL"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
@@ -154,6 +159,8 @@ def mail_settings(environ, env):
         # every BACKGROUND_INTERVAL seconds for other processes' messages and retries.
         "BACKGROUND_WORK": env != "testing",
         "BACKGROUND_INTERVAL": _int(environ, "BACKGROUND_INTERVAL", 5),
+        # Each maintenance job (taskapi/maintenance.py) runs once per this many seconds, in one process of all.
+        "MAINTENANCE_INTERVAL": _int(environ, "MAINTENANCE_INTERVAL", 3600),
     }
 
 

@@ -1,5 +1,7 @@
 """The Flask extensions, created once here and bound to an app in create_app."""
 
+from typing import Any
+
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
 from taskapi.api import Api
-from taskapi.jwtmanager import JWTManager
+from taskapi.compat import JWTManager
 from taskapi.sessions import Session
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them.
@@ -26,6 +28,9 @@ db = SQLAlchemy(
     metadata=MetaData(naming_convention=NAMING_CONVENTION),
     session_options={"class_": Session, "expire_on_commit": False},
 )
+# The models' base: a class Flask-SQLAlchemy makes at run time, which a type checker cannot take as a base
+# when written db.Model (it is an attribute of an object); the models' columns are typed all the same.
+Model: Any = db.Model
 jwt = JWTManager()
 cors = CORS()
 api = Api()

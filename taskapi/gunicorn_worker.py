@@ -5,45 +5,39 @@ and the thread then blocks on the socket for as long as the client takes to send
 headers and body: a handful of clients sending a byte a second hold every thread. Here the event loop
 reads each request without blocking until it is whole (or holds all the app needs to refuse it, or
 breaks a limit) and only then hands it to a thread, which parses it from memory. A request that is not
-whole `REQUEST_READ_TIMEOUT` seconds after its connection opened (or its first byte arrived, on a kept-
-alive connection) is answered 408; a silent connection is closed. Connections are closed without
-waiting on the client in the event loop, and gunicorn's own error answers carry the contract's envelope.
+whole `read_timeout` seconds after its connection opened (or its first byte arrived, on a kept-alive
+connection) is answered 408; a silent connection is closed. Connections are closed without waiting on
+the client in the event loop, and gunicorn's own error answers are made as the app makes its own.
 
-Plain HTTP/1.1 only: TLS ends at the PaaS router, and HTTP/2 is not enabled.
+The worker imports nothing of the app. What it must know of it (the read timeout, the body limit, the
+request-id rule, how an error answer looks) it is told by `configure()`, which gunicorn.conf.py's
+post_worker_init hook calls; a worker nobody configured refuses to boot.
+
+It stands on gthread's internals, which gunicorn changes between releases. Every use of them is in the
+last part of this module, "gunicorn internals"; the worker refuses to start on a gunicorn outside
+SUPPORTED_GUNICORN, or with a setting that would make gthread do more than read plain HTTP/1.1 off the
+socket (TLS, HTTP/2, the PROXY or uwsgi protocol): TLS ends at the PaaS router. See docs/server.md.
 """
 
 import contextlib
 import errno
-import json
 import re
 import selectors
 import socket
+import sys
 import time
-import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
 
+import gunicorn
 from gunicorn import util
-from gunicorn.http.body import CHUNK_EXT_RE
-from gunicorn.http.errors import (
-    ConfigurationProblem,
-    ExpectationFailed,
-    InvalidResponseHeader,
-    InvalidResponseHeaderName,
-    LimitRequestHeaders,
-    LimitRequestLine,
-    ParseException,
-    UnsupportedTransferCoding,
-)
+from gunicorn.arbiter import Arbiter
+from gunicorn.http import errors as http_errors
 from gunicorn.workers import gthread
-
-from taskapi.errors import ApiError, envelope
-from taskapi.headers import HSTS, SECURITY_HEADERS
-from taskapi.requestid import _VALID as VALID_REQUEST_ID
-from taskapi.requestid import HEADER as REQUEST_ID_HEADER
 
 HEADERS_LIMIT = 32 * 1024  # the header fields of one request together, after the request line: 431 beyond
 RECEIVE_SIZE = 64 * 1024
@@ -52,17 +46,15 @@ LINGER_BYTES = 64 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 HEX = re.compile(rb"[0-9A-Fa-f]+")
 FRAMING_FIELDS = (b"\r\ncontent-length:", b"\r\ntransfer-encoding:", b"\r\nexpect:")
+# RFC 9112 7.1.1, from a chunk-size line's first ";": *( BWS ";" BWS token [ BWS "=" BWS token / quoted-string ] ).
+# gunicorn's ChunkedReader holds extensions to the same rule (tests/test_gunicorn_worker.py compares them).
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED_STRING = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+CHUNK_EXTENSIONS = re.compile(rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|"
+                              + _QUOTED_STRING + rb"))?)*")
 
-# The status gunicorn's Worker.handle_error gives each parsing error; any other ParseException is 400.
-PARSE_ERROR_STATUSES = (
-    ((InvalidResponseHeader, InvalidResponseHeaderName), 500),  # the app's fault, not the client's
-    (LimitRequestLine, 414),
-    (LimitRequestHeaders, 431),
-    (ExpectationFailed, 417),
-    (UnsupportedTransferCoding, 501),
-    (ConfigurationProblem, 500),
-    (ParseException, 400),
-)
+
+# Reading a request: plain bytes, no gunicorn.
 
 
 @dataclass(frozen=True)
@@ -97,9 +89,9 @@ class IncomingRequest:
         self._line_end = -1
         self._head_end = -1
         self._body_end = None  # Content-Length: offset one past the body
-        self._chunk = None  # chunked: offset of the next chunk-size line
+        self._chunk = -1  # chunked: offset of the next chunk-size line (set once the head is read)
         self._chunked_size = 0  # chunked: data bytes of the chunks before it
-        self._trailers = None  # chunked: offset of the trailer section, after the last chunk
+        self._trailers: int | None = None  # chunked: offset of the trailer section, after the last chunk
 
     def feed(self, data):
         self.data += data
@@ -108,14 +100,14 @@ class IncomingRequest:
         if self._head_end >= 0 and not (self.ready or self.status):
             self._read_body()
 
-    def request_id(self):
-        """The client's X-Request-ID when the head holds a valid one, else a new id (answers made here)."""
-        name = REQUEST_ID_HEADER.lower().encode() + b":"
+    def field(self, name):
+        """A header field's value once the head is whole ("" when absent or not yet read): for answers made here."""
+        prefix = name.lower().encode("latin-1") + b":"
         head = bytes(self.data[: max(self._head_end, 0)])
         for line in head.split(b"\r\n")[1:]:
-            if line.lower().startswith(name):
-                return client_request_id(line[len(name) :].strip(b" \t").decode("latin-1"))
-        return client_request_id("")
+            if line.lower().startswith(prefix):
+                return line[len(prefix) :].strip(b" \t").decode("latin-1")
+        return ""
 
     def _read_head(self):
         data, limits = self.data, self.limits
@@ -143,7 +135,7 @@ class IncomingRequest:
         if not any(field in head for field in FRAMING_FIELDS):
             self.ready = True  # no body: GET, DELETE, most requests
             return
-        fields = {}
+        fields: dict[bytes, list[bytes]] = {}
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             fields.setdefault(name, []).append(value.strip(b" \t"))
@@ -178,7 +170,7 @@ class IncomingRequest:
         if self._body_end is not None:
             self.ready = len(self.data) >= self._body_end
         elif self._trailers is not None:
-            self._read_trailers()
+            self._read_trailers(self._trailers)
         else:
             self._read_chunks()
 
@@ -198,7 +190,7 @@ class IncomingRequest:
             start = line_end + 2
             if size == 0:
                 self._trailers = self._scanned = start
-                self._read_trailers()
+                self._read_trailers(start)
                 return
             if self._chunked_size + min(len(data) - start, size) > limits.body:
                 self.ready = self.partial = True  # the app reads one byte over the limit and answers 413
@@ -211,8 +203,8 @@ class IncomingRequest:
             self._chunked_size += size
             self._chunk = start + size + 2
 
-    def _read_trailers(self):
-        data, at = self.data, self._trailers
+    def _read_trailers(self, at):
+        data = self.data
         if len(data) < at + 2:
             return
         if data[at : at + 2] == b"\r\n":
@@ -230,38 +222,98 @@ def chunk_size(line):
     """A chunk-size line's size, or None when gunicorn's ChunkedReader would refuse the line."""
     size, semicolon, extension = line.partition(b";")
     if semicolon:
-        if b"\r" in extension or not CHUNK_EXT_RE.fullmatch(b";" + extension):
+        if b"\r" in extension or not CHUNK_EXTENSIONS.fullmatch(b";" + extension):
             return None
         size = size.rstrip(b" \t")
     return int(size, 16) if HEX.fullmatch(size) else None
 
 
-def client_request_id(supplied):
-    """The contract's X-Request-ID rule, for answers made before the app sees the request."""
-    return supplied if VALID_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex[:16]
+# What the worker is told about the app it serves.
 
 
-def error_answer(status, request_id, hsts):
-    """A whole HTTP answer with the contract's envelope and every header the app sends with one."""
-    body = json.dumps(envelope(ApiError(status), request_id)).encode()
+@dataclass(frozen=True)
+class AppSettings:
+    """The keyword arguments of `ThreadWorker.configure()` (taskapi/server.py makes them from the app's config).
+
+    read_timeout: seconds a request may take to arrive whole, then 408 (REQUEST_READ_TIMEOUT).
+    max_body: bytes of body the app takes (MAX_CONTENT_LENGTH): past them the request goes to the app at
+        once, for its 413, and the connection closes after.
+    request_id_header: the header field that carries a request's id, to read from the client and echo.
+    request_id: the id to answer with, given what the client sent in that field ("" when nothing).
+    error_answer: (status, request id) → (body, header fields) of an error answer the server makes itself;
+        the worker adds the status line, Date, Connection, Content-Length and the request id.
+    """
+
+    read_timeout: float
+    max_body: int
+    request_id_header: str
+    request_id: Callable[[str], str]
+    error_answer: Callable[[int, str], tuple[bytes, Mapping[str, str]]]
+
+
+def error_answer(settings, status, request_id):
+    """A whole HTTP answer: the app's body and header fields for `status`, framed to close the connection."""
+    body, fields = settings.error_answer(status, request_id)
     headers = {
         "Date": formatdate(usegmt=True),
         "Connection": "close",
-        "Content-Type": "application/json",
+        **fields,
         "Content-Length": str(len(body)),
-        REQUEST_ID_HEADER: request_id,
-        "Cache-Control": "no-store",
-        **SECURITY_HEADERS,
+        settings.request_id_header: request_id,
     }
-    if hsts:
-        headers["Strict-Transport-Security"] = HSTS
     head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     return (head + "\r\n").encode("latin-1") + body
 
 
+# gunicorn internals. Everything below stands on gunicorn's gthread worker as SUPPORTED_GUNICORN has it,
+# none of it documented: ThreadWorker's accept(), enqueue_req(), murder_pending(), handle_request(),
+# handle_error(), poller and nr_conns; TConn's init(), parser and close(); the parser's unreader
+# (unread(), take_buffered()); a request's _expected_100_continue; the parser's limit_request_line of 0 as
+# no limit; the statuses of Worker.handle_error; util.close and util.write_nonblock; a worker's exit status
+# for "failed to boot". A gunicorn release may change any of them: tests/test_gunicorn_server.py boots real
+# gunicorn with this worker in `make test`.
+
+SUPPORTED_GUNICORN = ((27, 0, 1), (27, 1))  # from, and below: requirements.in pins the same range
+
+
+def supported_gunicorn(version=None):
+    """Whether this worker runs on the gunicorn `version` (the installed one by default)."""
+    version = tuple(gunicorn.version_info if version is None else version)
+    return SUPPORTED_GUNICORN[0] <= version < SUPPORTED_GUNICORN[1]
+
+
+def unsupported_settings(cfg):
+    """gunicorn settings under which gthread would do what the event loop does not: one line each."""
+    problems = []
+    if not supported_gunicorn():
+        low, high = (".".join(map(str, v)) for v in SUPPORTED_GUNICORN)
+        problems.append(f"gunicorn {gunicorn.__version__} is installed; this worker runs on >={low},<{high}")
+    if cfg.is_ssl:
+        problems.append("certfile/keyfile (TLS): TLS ends in front of the server")
+    if cfg.http_protocols != ["h1"]:
+        problems.append(f"http_protocols={','.join(cfg.http_protocols)}: HTTP/1.1 (h1) only")
+    if cfg.http2_cleartext != "off":
+        problems.append(f"http2_cleartext={cfg.http2_cleartext}: no HTTP/2")
+    if cfg.protocol != "http":
+        problems.append(f"protocol={cfg.protocol}: HTTP only")
+    if cfg.proxy_protocol != "off":
+        problems.append(f"proxy_protocol={cfg.proxy_protocol}: the event loop reads the HTTP request first")
+    return problems
+
+
 def parse_error_status(exc):
-    return next((status for kind, status in PARSE_ERROR_STATUSES if isinstance(exc, kind)), 500)
+    """The status gunicorn's Worker.handle_error gives a parsing error; any other ParseException is 400."""
+    statuses = (
+        ((http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName), 500),  # the app's fault
+        (http_errors.LimitRequestLine, 414),
+        (http_errors.LimitRequestHeaders, 431),
+        (http_errors.ExpectationFailed, 417),
+        (http_errors.UnsupportedTransferCoding, 501),
+        (http_errors.ConfigurationProblem, 500),
+        (http_errors.ParseException, 400),
+    )
+    return next((status for kind, status in statuses if isinstance(exc, kind)), 500)
 
 
 class Connection(gthread.TConn):
@@ -298,17 +350,34 @@ class Lingering:
 class ThreadWorker(gthread.ThreadWorker):
     """gthread whose threads only ever get whole requests; see the module's docstring."""
 
+    settings: AppSettings  # from configure(); run() refuses to start without it
+
+    @classmethod
+    def check_config(cls, cfg, log):
+        """In the arbiter, before any worker starts: refuse, in one line, what this worker cannot serve."""
+        super().check_config(cfg, log)
+        problems = unsupported_settings(cfg)
+        if problems:
+            log.critical("cannot start taskapi.gunicorn_worker.ThreadWorker: " + "; ".join(problems))
+            sys.exit(1)
+
+    def configure(self, **settings):
+        """What the worker needs of the app (AppSettings' fields): called by post_worker_init."""
+        self.settings = AppSettings(**settings)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.reading = deque()  # (deadline, connection), in deadline order
-        self.lingering = deque()  # Lingering, in deadline order
+        self.reading: deque[tuple[float, Connection]] = deque()  # (deadline, connection), in deadline order
+        self.lingering: deque[Lingering] = deque()  # in deadline order
 
     def run(self):
-        config = self.wsgi.config
-        self.read_timeout = config["REQUEST_READ_TIMEOUT"]
-        self.hsts = config["HSTS"]
+        if getattr(self, "settings", None) is None:
+            self.log.critical("taskapi.gunicorn_worker.ThreadWorker was not configured: gunicorn.conf.py's "
+                              "post_worker_init must call worker.configure(...)")
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)  # the arbiter stops rather than start workers in a loop
+        self.read_timeout = self.settings.read_timeout
         self.limits = Limits(line=self.cfg.limit_request_line, headers=HEADERS_LIMIT,
-                             chunk_line=self.cfg.limit_request_field_size, body=config["MAX_CONTENT_LENGTH"])
+                             chunk_line=self.cfg.limit_request_field_size, body=self.settings.max_body)
         # gunicorn's parser lowers any request-line limit above 8190 bytes to 8190. The event loop has
         # already held each line to the configured limit when the parser sees it, so the parser has none.
         self.cfg.set("limit_request_line", 0)
@@ -382,10 +451,10 @@ class ThreadWorker(gthread.ThreadWorker):
         super().enqueue_req(conn)
 
     def _refuse(self, conn, status):
-        request_id = conn.incoming.request_id()
+        request_id = self.settings.request_id(conn.incoming.field(self.settings.request_id_header))
         self.log.warning("Refused request from ip=%s: %s", _ip(conn.client), status,
                          extra={"request_id": request_id, "status": status})
-        self._send(conn.sock, error_answer(status, request_id, self.hsts))
+        self._send(conn.sock, error_answer(self.settings, status, request_id))
         self._close(conn, graceful=True)
 
     def _close(self, conn, graceful=False):
@@ -474,15 +543,16 @@ class ThreadWorker(gthread.ThreadWorker):
         """gunicorn's answer to a request it cannot parse (and the app's last resort), in the envelope."""
         status = parse_error_status(exc)
         req = req or getattr(exc, "req", None)
-        supplied = next((value for name, value in getattr(req, "headers", ()) if name == "X-REQUEST-ID"), "")
-        request_id = client_request_id(supplied)
+        name = self.settings.request_id_header.upper()
+        supplied = next((value for field, value in getattr(req, "headers", ()) if field == name), "")
+        request_id = self.settings.request_id(supplied)
         extra = {"request_id": request_id, "status": status}
         if status < 500:
             self.log.warning("Invalid request from ip=%s: %s", _ip(addr), exc, extra=extra)
         else:
             self.log.exception("Error handling request", extra=extra)
         try:
-            util.write_nonblock(client, error_answer(status, request_id, self.hsts))
+            util.write_nonblock(client, error_answer(self.settings, status, request_id))
         except OSError:
             self.log.debug("Failed to send error message.")
 

@@ -2,14 +2,21 @@
 
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Enum, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def rowcount(result):
+    """How many rows an UPDATE or DELETE matched. Its result is a CursorResult, which SQLAlchemy 2.1 types
+    as a plain Result when a session runs it (Result has no rowcount)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def contains_pattern(text):

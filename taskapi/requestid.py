@@ -15,10 +15,13 @@ def request_id():
         return None
     rid = g.get("request_id")
     if rid is None:
-        supplied = request.headers.get(HEADER, "")
-        rid = supplied if _VALID.fullmatch(supplied) else uuid.uuid4().hex[:16]
-        g.request_id = rid
+        rid = g.request_id = from_client(request.headers.get(HEADER, ""))
     return rid
+
+
+def from_client(supplied):
+    """The id of a request whose X-Request-ID says `supplied` ("" when absent): it, when well-formed."""
+    return supplied if _VALID.fullmatch(supplied) else uuid.uuid4().hex[:16]
 
 
 def _echo(response):

@@ -1,72 +1,48 @@
-"""Fixtures: a real database (SQLite, or PostgreSQL from TEST_DATABASE_URL), app, client, runner."""
+"""Fixtures: a real database (SQLite, or PostgreSQL from TEST_DATABASE_URL), app, client, runner.
+
+Most tests share one app of the default test config, built once per session (a build costs about
+as much as a dozen requests); a test that needs another config builds its own with make_app(...).
+Every test starts on empty tables and on a fresh rate-limit and login-throttle store.
+"""
 
 import os
 import uuid
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 
-from taskapi import create_app
-from taskapi.auth import events, reset, throttle, tokens
-from taskapi.extensions import db
-from taskapi.mail import outbox
-from taskapi.tasks import trash
+from taskapi import background, serializers
+from taskapi.auth import throttle
+from taskapi.extensions import db, limiter
+from tests.helpers.api import bearer, register
+from tests.helpers.database import (
+    WORKER,
+    as_admin,
+    build_app,
+    commits_without_waiting_for_the_disk,
+    dispose,
+    empty_tables,
+    sqlite_no_sync,
+    test_environ,
+)
+from tests.helpers.serializers import assert_dumps_alike
 from tests.smtp import SMTPServer
-
-PASSWORD = "correct horse battery"
-
-
-def test_environ(tmp_path_factory, **extra):
-    """The environment a test app is built from: TASKAPI_ENV=testing on the test database.
-
-    With pytest-xdist (make test runs two workers), each worker has a SQLite file of its own (its own
-    base temp directory) or a PostgreSQL database of its own beside TEST_DATABASE_URL's.
-    """
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and WORKER:
-        url = _database_of_this_worker(url)
-    url = url or f"sqlite:///{tmp_path_factory.getbasetemp() / 'taskapi.db'}"
-    return {"TASKAPI_ENV": "testing", "DATABASE_URL": url, **extra}
-
-
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist
-
-
-def _database_of_this_worker(url):
-    """`<database>_<worker>` on the same server, made if missing (and dropped when the session ends)."""
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/')}_{WORKER}"
-    _admin(url, "SELECT 1")  # fail here, clearly, if the server is not there
-    if not _admin(url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
-        _admin(url, f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _admin(url, statement):
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(text(statement))
-            return result.fetchall() if result.returns_rows else None
-    finally:
-        engine.dispose()
-
-
-def build_app(environ, **overrides):
-    # Tests log in (and fail to) far more often than the default limits allow; the limits have tests of their own.
-    overrides.setdefault("AUTH_RATE_LIMIT", "10000 per minute")
-    overrides.setdefault("LOGIN_FAILURE_LIMIT", 10000)
-    return create_app(overrides, environ=environ)
 
 
 @pytest.fixture(autouse=True)
-def no_opportunistic_pruning(monkeypatch):
-    """One request in a hundred also prunes old rows; a test sees the usual request unless it makes that certain."""
-    for module in (events, reset, throttle, tokens, outbox):
-        monkeypatch.setattr(module, "PRUNE_CHANCE", 0)
-    monkeypatch.setattr(trash, "PURGE_CHANCE", 0)
+def dumps_checked_against_marshmallow(monkeypatch):
+    """Every compiled dump, in every test, also runs marshmallow's own dump: the two must answer alike."""
+    compiled_dump = serializers.Schema.dump
+
+    def dump(schema, obj, *, many=None):
+        answer = compiled_dump(schema, obj, many=many)
+        assert_dumps_alike(schema, obj, many, answer)
+        return answer
+
+    monkeypatch.setattr(serializers.Schema, "dump", dump)
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +54,10 @@ def environ(tmp_path_factory):
 def _schema(environ):
     """Migrate the test database once: the suite runs on the schema the migrations build.
 
-    Yields an engine on it that empties every table after each test.
+    Yields an engine on it, which empties every table after each test.
     """
+    commits_without_waiting_for_the_disk(environ["DATABASE_URL"])
+    event.listen(Engine, "connect", sqlite_no_sync)
     app = build_app(environ)
     with app.app_context():
         with db.engine.begin() as connection:
@@ -90,9 +68,17 @@ def _schema(environ):
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
     yield engine
     engine.dispose()
+    event.remove(Engine, "connect", sqlite_no_sync)
     if WORKER and os.environ.get("TEST_DATABASE_URL"):
         name = urlsplit(environ["DATABASE_URL"]).path.lstrip("/")
-        _admin(os.environ["TEST_DATABASE_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        as_admin(os.environ["TEST_DATABASE_URL"], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def _empty_after(_schema):
+    """Empty every table once the test (and every app it used) is done."""
+    yield
+    empty_tables(_schema)
 
 
 @pytest.fixture
@@ -116,20 +102,12 @@ def blank_url(environ, tmp_path):
 def blank_app(environ, blank_url):
     app = build_app({**environ, "DATABASE_URL": blank_url})
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def _empty_tables(engine):
-    with engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
+    dispose(app)
 
 
 @pytest.fixture
-def make_app(environ, _schema):
-    """Build apps on the test database (several make 'several instances'); rows are wiped after."""
+def make_app(environ, _empty_after):
+    """Build apps of their own on the test database (several make 'several instances'); rows are wiped after."""
     apps = []
 
     def make(**overrides):
@@ -139,19 +117,42 @@ def make_app(environ, _schema):
 
     yield make
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    _empty_tables(_schema)
+        dispose(app)
+
+
+@pytest.fixture(scope="session")
+def _shared_app(environ, _schema):
+    """The app of the default test config, built once: what `app` is unless a module overrides it."""
+    app = build_app(environ)
+    yield app
+    dispose(app)
 
 
 @pytest.fixture
-def app(make_app):
-    return make_app()
+def app(_shared_app, _empty_after):
+    """The shared app, its per-app stores fresh; a test that changes its config or jobs fails.
+
+    Such a test builds its own app with make_app(...) instead.
+    """
+    app = _shared_app
+    limiter.init_app(app)  # a new in-memory store: no counts from earlier tests (nor another app's Redis)
+    throttle.init_app(app)
+    worker = app.extensions[background.EXTENSION]
+    # A shallow copy: flask-smorest fills its spec options in on first use, which is no test's doing.
+    config, jobs, interval = dict(app.config), list(worker.jobs), worker.interval
+    yield app
+    changed = sorted(key for key in config.keys() | app.config.keys() if config.get(key) != app.config.get(key))
+    app.config.clear()
+    app.config.update(config)
+    touched = worker.jobs != jobs or worker.interval != interval
+    worker.jobs[:], worker.interval = jobs, interval
+    assert not changed, f"the test changed the shared app's config ({', '.join(changed)}): use make_app(...)"
+    assert not touched, "the test changed the shared app's background work: use make_app(...)"
 
 
 @pytest.fixture
 def client(app):
+    """A test client of its own: no cookies from another test."""
     return app.test_client()
 
 
@@ -166,17 +167,6 @@ def smtp():
     server = SMTPServer().start()
     yield server
     server.stop()
-
-
-def register(client, email="ada@example.com", password=PASSWORD, name="Ada"):
-    """Register through the API; returns the token pair."""
-    response = client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": name})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -195,18 +185,3 @@ def bob(client):
 def auth(user):
     """Authorization headers of the registered user."""
     return bearer(user["access_token"])
-
-
-def assert_error(response, status, code, **fields):
-    """The contract's envelope, exactly."""
-    body = response.get_json()
-    assert response.status_code == status, body
-    assert body["status"] == status
-    assert body["code"] == code
-    assert isinstance(body["message"], str) and body["message"]
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    expected_keys = {"status", "code", "message", "request_id"} | ({"errors"} if status == 422 else set())
-    assert set(body) == expected_keys, body
-    for key, value in fields.items():
-        assert body[key] == value, body
-    return body

@@ -28,7 +28,7 @@ def test_jobs_run_in_order_at_start_and_when_woken(worker_app):
     runs = []
     background.register(worker_app, lambda: runs.append("first"))
     background.register(worker_app, lambda: runs.append("second"))
-    background.start(worker_app)  # after the app's own jobs (reset requests, then mail), these two
+    background.start(worker_app)  # after the app's own jobs (reset requests, mail, then maintenance), these two
     until(lambda: len(runs) >= 2)
     assert runs == ["first", "second"]
     background.wake(worker_app)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error
+from tests.helpers.api import assert_error
 
 LIMIT = 64 * 1024
 BODY_ROUTES = [("post", "/api/v1/auth/register"), ("post", "/api/v1/auth/login"), ("post", "/api/v1/tasks")]

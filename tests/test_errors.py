@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from taskapi.auth.models import User
 from taskapi.extensions import db
-from tests.conftest import assert_error, bearer
+from tests.helpers.api import assert_error, bearer
 
 
 def users_count(app):

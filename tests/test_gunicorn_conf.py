@@ -17,7 +17,7 @@ settings = runpy.run_path("gunicorn.conf.py")
 from taskapi import create_app
 app = create_app({"SECRET_KEY": "s" * 32, "JWT_SECRET_KEY": "j" * 32}, {"TASKAPI_ENV": "testing"})
 before = gc.get_freeze_count()
-settings["post_worker_init"](type("Worker", (), {"wsgi": app}))
+settings["post_worker_init"](type("Worker", (), {"wsgi": app, "configure": lambda **settings: None}))
 print(before, gc.get_freeze_count(), len(gc.get_objects()))
 """
 

@@ -1,10 +1,31 @@
-"""The worker's event loop: when the bytes read so far make a request a thread can serve, or one to refuse."""
+"""The worker's event loop: when the bytes read so far make a request a thread can serve, or one to refuse.
+
+And what it refuses to run on. tests/test_gunicorn_server.py boots it in real gunicorn.
+"""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+from gunicorn.config import Config
 
-from taskapi.gunicorn_worker import IncomingRequest, Limits, chunk_size, error_answer, parse_error_status
+from taskapi import server
+from taskapi.gunicorn_worker import (
+    CHUNK_EXTENSIONS,
+    SUPPORTED_GUNICORN,
+    AppSettings,
+    IncomingRequest,
+    Limits,
+    ThreadWorker,
+    chunk_size,
+    error_answer,
+    parse_error_status,
+    supported_gunicorn,
+    unsupported_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LIMITS = Limits(line=100, headers=200, chunk_line=20, body=50)
 GET = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -163,16 +184,29 @@ def test_chunk_size_lines_as_gunicorn_reads_them(line, size):
     assert chunk_size(line) == size
 
 
-def test_request_id_from_the_head_when_valid():
-    assert fed(post(b"", b"X-Request-ID: client.id-1", b"Content-Length: 9")).request_id() == "client.id-1"
-    made = fed(post(b"", b"X-Request-ID: has space", b"Content-Length: 9")).request_id()
+def test_header_fields_from_the_head_for_answers_made_before_the_app():
+    assert fed(post(b"", b"X-Request-ID: client.id-1", b"Content-Length: 9")).field("X-Request-ID") == "client.id-1"
+    assert fed(post(b"", b"x-request-id:  spaced \t", b"Content-Length: 9")).field("X-Request-ID") == "spaced"
+    assert fed(post(b"", b"Content-Length: 9")).field("X-Request-ID") == ""
+    assert fed(b"GET / HTTP/1.1\r\nX-Request-ID: abc").field("X-Request-ID") == ""  # head not whole: not read
+
+
+def app_settings(make_app, hsts):
+    return AppSettings(**server.worker_settings(make_app(HSTS=hsts)))
+
+
+def test_the_request_id_rule_is_the_apps(make_app):
+    settings = app_settings(make_app, False)
+    assert settings.request_id_header == "X-Request-ID"
+    assert settings.request_id("client.id-1") == "client.id-1"
+    made = settings.request_id("has space")
     assert made != "has space" and len(made) == 16
-    assert len(fed(b"GET / HTTP/1.1\r\nX-Request-ID: abc").request_id()) == 16  # head not whole: not read
+    assert len(settings.request_id("")) == 16
 
 
 @pytest.mark.parametrize("hsts", [False, True])
-def test_error_answers_carry_the_envelope_and_the_security_headers(hsts):
-    answer = error_answer(408, "rid-1", hsts)
+def test_error_answers_carry_the_envelope_and_the_security_headers(make_app, hsts):
+    answer = error_answer(app_settings(make_app, hsts), 408, "rid-1")
     head, body = answer.split(b"\r\n\r\n", 1)
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines)
@@ -184,6 +218,89 @@ def test_error_answers_carry_the_envelope_and_the_security_headers(hsts):
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"
     assert ("Strict-Transport-Security" in headers) is hsts
+
+
+def test_the_worker_imports_nothing_of_the_app():
+    source = (ROOT / "taskapi" / "gunicorn_worker.py").read_text()
+    assert not re.search(r"^\s*(from|import) taskapi\b", source, re.MULTILINE)
+
+
+def test_chunk_extensions_are_read_as_gunicorns_parser_reads_them():
+    from gunicorn.http.body import CHUNK_EXT_RE
+
+    assert CHUNK_EXTENSIONS.pattern == CHUNK_EXT_RE.pattern
+
+
+def test_the_installed_gunicorn_is_one_the_worker_runs_on():
+    import gunicorn
+
+    assert supported_gunicorn(), (gunicorn.__version__, SUPPORTED_GUNICORN)
+
+
+def test_requirements_pin_the_range_the_worker_runs_on():
+    low, high = (".".join(map(str, version)) for version in SUPPORTED_GUNICORN)
+    pins = [line for line in (ROOT / "requirements.in").read_text().splitlines() if line.startswith("gunicorn")]
+    assert pins == [f"gunicorn>={low},<{high}"]
+    locked = re.search(r"^gunicorn==(\S+) ", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert supported_gunicorn(tuple(int(part) for part in locked.group(1).split(".")))
+
+
+@pytest.mark.parametrize(
+    "version, supported",
+    [((27, 0, 1), True), ((27, 0, 9), True), ((27, 0, 0), False), ((26, 2, 0), False), ((27, 1, 0), False),
+     ((28, 0, 0), False)],
+)
+def test_supported_gunicorn_versions(version, supported):
+    assert supported_gunicorn(version) is supported
+
+
+def config(**settings):
+    cfg = Config()
+    for name, value in settings.items():
+        cfg.set(name, value)
+    return cfg
+
+
+def test_the_procfiles_settings_are_supported():
+    assert unsupported_settings(config()) == []
+
+
+class Log:
+    def warning(self, *args):
+        pass
+
+    def critical(self, message):
+        self.message = message
+
+
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        ({"certfile": "cert.pem", "keyfile": "key.pem"}, "certfile/keyfile"),
+        ({"keyfile": "key.pem"}, "certfile/keyfile"),
+        ({"http_protocols": "h2,h1"}, "http_protocols=h2,h1"),
+        ({"http2_cleartext": "prior-knowledge"}, "http2_cleartext=prior-knowledge"),
+        ({"protocol": "uwsgi"}, "protocol=uwsgi"),
+        ({"proxy_protocol": "v1"}, "proxy_protocol=v1"),
+    ],
+)
+def test_settings_gthread_would_act_on_in_the_event_loop_are_refused_at_start(settings, problem):
+    problems = unsupported_settings(config(**settings))
+    assert len(problems) == 1 and problems[0].startswith(problem)
+    log = Log()
+    with pytest.raises(SystemExit) as exit_:
+        ThreadWorker.check_config(config(**settings), log)
+    assert exit_.value.code == 1 and problem in log.message
+
+
+def test_an_unsupported_gunicorn_is_refused_at_start(monkeypatch):
+    import gunicorn
+
+    monkeypatch.setattr(gunicorn, "version_info", (26, 2, 0))
+    monkeypatch.setattr(gunicorn, "__version__", "26.2.0")
+    assert unsupported_settings(config()) == ["gunicorn 26.2.0 is installed; this worker runs on >=27.0.1,<27.1"]
+    with pytest.raises(SystemExit):
+        ThreadWorker.check_config(config(), Log())
 
 
 def test_gunicorns_parsing_errors_keep_their_statuses():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.helpers.api import assert_error
 
 ORIGIN = "http://localhost:5173"
 

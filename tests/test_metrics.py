@@ -3,7 +3,7 @@
 import random
 import string
 
-from tests.conftest import assert_error
+from tests.helpers.api import assert_error
 
 
 def series(client):

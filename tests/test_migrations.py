@@ -14,7 +14,7 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import idempotency
 from taskapi.tasks.models import declared_in_models
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
 
 
 def test_models_match_migrations(app):
@@ -118,3 +118,46 @@ def test_downgrade_to_the_previous_release_leaves_its_schema(blank_app):
     assert columns == {"users": V1_USER_COLUMNS, "tasks": V1_TASK_COLUMNS}
     assert indexes == {"ix_tasks_user_created", "ix_tasks_user_due", "ix_tasks_user_updated"}
     assert left <= {"alembic_version", "sqlite_sequence"}
+
+
+def test_downgrading_live_positions_renumbers_a_user_whose_trash_shares_a_key(blank_app):
+    """0007_live_positions' downgrade widens the unique index over the trash again: a user whose trashed
+    task shares its key with another task is renumbered first, in order, each rewritten task versioned."""
+    with blank_app.app_context():
+        upgrade()
+    client = blank_app.test_client()
+    auth = bearer(client.post("/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD,
+                                                              "name": "Ada"}).get_json()["access_token"])
+    a, b, c, d = (client.post("/api/v1/tasks", json={"title": t}, headers=auth).get_json() for t in "ABCD")
+    assert client.delete(f"/api/v1/tasks/{c['id']}", headers=auth).status_code == 204
+    moved = client.post(f"/api/v1/tasks/{a['id']}/move", json={"after": d["id"]}, headers=auth).get_json()
+    assert moved["position"] == c["position"]  # the trashed C's key, given again
+    with blank_app.app_context():
+        downgrade(revision="0006")
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, position, version FROM tasks ORDER BY position")).all()
+            unique = [index for index in inspect(connection).get_indexes("tasks") if index["unique"]]
+        upgrade()
+    assert [row.id for row in rows] == [d["id"], a["id"], c["id"], b["id"]]
+    assert len({row.position for row in rows}) == 4
+    assert {row.id: row.version for row in rows} == {d["id"]: 2, a["id"]: 3, c["id"]: 2, b["id"]: 2}
+    assert [index["name"] for index in unique] == ["uq_tasks_user_position"]
+
+
+def test_the_task_count_includes_the_trash_after_upgrade_and_not_after_downgrade(blank_app):
+    with blank_app.app_context():
+        upgrade()
+    client = blank_app.test_client()
+    auth = bearer(client.post("/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD,
+                                                              "name": "Ada"}).get_json()["access_token"])
+    tasks = [client.post("/api/v1/tasks", json={"title": t}, headers=auth).get_json() for t in "ABC"]
+    assert client.delete(f"/api/v1/tasks/{tasks[0]['id']}", headers=auth).status_code == 204
+    with blank_app.app_context():
+        downgrade(revision="0007")
+        with db.engine.begin() as connection:
+            live = connection.execute(text("SELECT live_task_count FROM users")).scalar_one()
+            connection.execute(text("UPDATE users SET live_task_count = 0"))
+        upgrade()
+        with db.engine.connect() as connection:
+            counted = connection.execute(text("SELECT task_count FROM users")).scalar_one()
+    assert (live, counted) == (2, 3)

@@ -96,6 +96,7 @@ def test_operations_list_their_statuses_and_a_summary(spec):
         ("/api/v1/auth/sessions/{session_id}", "delete", {"204", "401", "404"}),
         ("/api/v1/auth/events", "get", {"200", "401", "422"}),
         ("/api/v1/auth/me/export", "get", {"200", "401"}),
+        ("/api/v1/auth/me", "delete", {"204", "401", "422", "429"}),
         ("/api/v1/admin/users", "get", {"200", "401", "403", "422"}),
         ("/api/v1/admin/users/{user_id}", "get", {"200", "401", "403", "404"}),
         ("/api/v1/admin/users/{user_id}", "patch", {"200", "401", "403", "404", "422"}),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.helpers.api import assert_error
 
 SPOOFED = {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
 

@@ -7,7 +7,7 @@ from taskapi.auth.models import Role, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import contains_pattern
-from taskapi.tasks.service import owned_tasks
+from taskapi.tasks.queries import owned_tasks
 
 MAX_ID = 2**31 - 1
 # Each user's live tasks, counted through the one owned-tasks helper (correlated to the users row).
@@ -51,14 +51,13 @@ def get(user_id, for_update=False):
 
 
 def _still_admin(admin):
-    """Lock every admin row, then check the acting admin still is one.
+    """Lock every admin row, then check the acting admin still is one (401 when deleted meanwhile).
 
     Changes to admins run one at a time, so two admins demoting each other at once
     cannot leave the service without one.
     """
-    db.session.execute(select(User.id).where(User.role == Role.admin).with_for_update())
-    role, disabled = db.session.execute(select(User.role, User.disabled).where(User.id == admin.id)).one()
-    if role != Role.admin or disabled:
+    accounts.lock_admins()
+    if accounts.reload(admin).role != Role.admin or admin.disabled:
         raise ApiError(403, "forbidden", "This needs the admin role.")
 
 

@@ -1,6 +1,6 @@
 """Account rules: registration, login, profile, password change, disabling, roles and deletion."""
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskapi.auth import events, throttle, tokens, user_sessions
@@ -12,6 +12,7 @@ from taskapi.models import utcnow
 
 INVALID_CREDENTIALS = ("invalid_credentials", "The email or password is incorrect.")
 DISABLED = ("account_disabled", "This account is disabled.")
+LAST_ADMIN = "You are the last admin: make another user an admin before deleting your account."
 
 
 def find_by_email(email):
@@ -43,13 +44,15 @@ def login(email, password):
     """Sign in: a new session and token pair; the same 401, in the same time, for either mistake.
 
     After LOGIN_FAILURE_LIMIT failures for the address in 15 minutes, 429 without
-    looking at the password, whether or not the address has an account.
+    looking at the password, whether or not the address has an account. Only a wrong
+    password counts as a failure (see taskapi.auth.throttle).
     """
     attempt = throttle.check(email)
     user = find_by_email(email)
     if attempt.retry_after is not None:
         raise _throttled(user.id if user else None, attempt)
     if not verify_password(user.password_hash if user else None, password):
+        throttle.failed(attempt)
         # Stored (without a user) for unknown addresses too, so both failures cost one write.
         events.record("login_failed", user.id if user else None)
         db.session.commit()
@@ -79,6 +82,7 @@ def check_password(user, password):
     if attempt.retry_after is not None:
         raise _throttled(user.id, attempt)
     if not verify_password(user.password_hash, password):
+        throttle.failed(attempt)
         raise ApiError(401, *INVALID_CREDENTIALS)
     throttle.succeeded(attempt)
 
@@ -128,6 +132,30 @@ def set_role(user, role):
         events.record("role_changed", user.id)
 
 
+def lock_admins():
+    """Lock every admin row. Whatever could leave the service without an admin (demoting, disabling or
+    deleting one) takes this lock first and reads after it, so such changes run one at a time and each
+    sees what the one before it did. In id order, so two of them cannot deadlock."""
+    db.session.execute(select(User.id).where(User.role == Role.admin).order_by(User.id).with_for_update())
+
+
+def reload(user):
+    """`user` as stored now (refreshed in place); 401 token_invalid when a concurrent request deleted
+    them after this one authenticated them, as for any write of a deleted user."""
+    if db.session.execute(select(User).where(User.id == user.id)
+                          .execution_options(populate_existing=True)).scalar_one_or_none() is None:
+        raise tokens.token_error("token_invalid")
+    return user
+
+
+def is_last_admin(user):
+    """Whether `user` is an active admin and no other admin is; read under lock_admins()."""
+    if user.role != Role.admin or user.disabled:
+        return False
+    others = select(func.count()).where(User.role == Role.admin, User.disabled.is_(False), User.id != user.id)
+    return db.session.execute(others).scalar_one() == 0
+
+
 def delete_user(user):
     """Delete the user; the database cascades to everything of theirs. Logged, as no event row can outlive it."""
     db.session.execute(delete(User).where(User.id == user.id))
@@ -135,7 +163,10 @@ def delete_user(user):
 
 
 def delete_account(user, password):
-    """Delete one's own account, knowing its password."""
+    """Delete one's own account, knowing its password; the last admin cannot (422), so one always remains."""
     check_password(user, password)
+    lock_admins()
+    if is_last_admin(reload(user)):
+        raise ApiError(422, errors={"json": {"password": [LAST_ADMIN]}})
     delete_user(user)
     db.session.commit()

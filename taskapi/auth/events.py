@@ -1,15 +1,21 @@
-"""Security events: stored for the account's owner, and one `taskapi.audit` log line each once committed."""
+"""Security events: stored for the account's owner, and one `taskapi.audit` log line each once committed.
+
+What anyone can cause knowing only an address (a failed or throttled login, a reset
+request) is stored as one entry per account, kind and clock hour carrying a count,
+so a flood cannot push the owner's other events off the first page; the audit log
+still has one line per occurrence.
+"""
 
 import logging
-import random
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from taskapi.auth.models import USER_AGENT_MAX, SecurityEvent
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 from taskapi.requestid import request_id
 from taskapi.sessions import Session
 
@@ -19,8 +25,9 @@ EVENTS = (
     "password_changed", "password_reset_requested", "password_reset", "account_disabled", "account_enabled",
     "role_changed",
 )
+COLLAPSED = ("login_failed", "login_throttled", "password_reset_requested")
 PENDING = "taskapi.audit"  # key in Session.info: lines waiting for their transaction to commit
-PRUNE_CHANCE = 0.01
+NEWEST_FIRST = (SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
 
 
 def origin():
@@ -39,10 +46,26 @@ def record(name, user_id, *, client=None, user_agent=None, request_id=None):
     assert name in EVENTS, name
     if client is None and user_agent is None and request_id is None:
         client, user_agent, request_id = origin()
-    db.session.add(SecurityEvent(user_id=user_id, event=name, ip=client, user_agent=user_agent))
+    now = utcnow()
+    db.session.execute(_add_or_count(user_id=user_id, event=name, created_at=now, ip=client, user_agent=user_agent,
+                                     hour=hour_of(now) if name in COLLAPSED else None))
     log_line(name, user_id, client, request_id, session=db.session)
-    if random.random() < PRUNE_CHANCE:
-        prune()
+
+
+def hour_of(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _add_or_count(**row):
+    """Insert the event, or count it in its hour's row: one statement, so concurrent repeats make one row."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(SecurityEvent).values(**row, count=1)
+    latest = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=["user_id", "event", "hour"],
+        set_={"count": SecurityEvent.count + 1, "created_at": latest.created_at, "ip": latest.ip,
+              "user_agent": latest.user_agent},
+    )
 
 
 def log_line(name, user_id, client=None, request_id=None, session=None):
@@ -73,11 +96,11 @@ def _drop_rolled_back(session):
 
 
 def page(user, limit, offset):
-    """One page of the user's events, newest first, with their total, in one query."""
+    """One page of the user's events, newest first (a collapsed one by its latest occurrence), with their total."""
     query = (
         select(SecurityEvent, func.count().over().label("total"))
         .where(SecurityEvent.user_id == user.id)
-        .order_by(SecurityEvent.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(limit)
         .offset(offset)
     )
@@ -92,11 +115,11 @@ def _count(user):
 
 def of(user):
     """Every stored event of the user, newest first (the export)."""
-    query = select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(SecurityEvent.id.desc())
+    query = select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(*NEWEST_FIRST)
     return db.session.execute(query).scalars().all()
 
 
 def prune():
     """Delete events older than SECURITY_EVENT_RETENTION_DAYS; return how many."""
     cutoff = utcnow() - timedelta(days=current_app.config["SECURITY_EVENT_RETENTION_DAYS"])
-    return db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff)))

@@ -1,16 +1,17 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id, its parameters from the app's config (PASSWORD_HASHING)."""
 
 import contextlib
 import ctypes
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-# OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): tens of logins a second per core.
-hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+from flask import current_app
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's initial value
+# Verified against when the email is unknown, so both failures take the same time.
+DUMMY_PASSWORD = "taskapi-no-such-user"
 
 
 def _unmap_freed_hash_memory():
@@ -26,21 +27,35 @@ def _unmap_freed_hash_memory():
 
 _unmap_freed_hash_memory()
 
-# Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = hasher.hash("taskapi-no-such-user")
+
+@functools.cache
+def _hasher_and_dummy(time_cost, memory_cost, parallelism):
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return hasher, hasher.hash(DUMMY_PASSWORD)
+
+
+def hasher_for(parameters):
+    """The argon2id hasher of `parameters` (a PASSWORD_HASHING mapping), made once per process."""
+    return _hasher_and_dummy(**parameters)[0]
+
+
+def hasher():
+    """The current app's hasher."""
+    return hasher_for(current_app.config["PASSWORD_HASHING"])
 
 
 def hash_password(password):
-    return hasher.hash(password)
+    return hasher().hash(password)
 
 
 def verify_password(password_hash, password):
     """Whether `password` matches; `password_hash` None still costs one verification."""
+    hasher, dummy_hash = _hasher_and_dummy(**current_app.config["PASSWORD_HASHING"])
     try:
-        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or dummy_hash, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash):
-    return hasher.check_needs_rehash(password_hash)
+    return hasher().check_needs_rehash(password_hash)

@@ -2,7 +2,6 @@
 
 import functools
 import hashlib
-import random
 import re
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 TEMPLATE = "password_reset"
 REQUESTED = "If an account uses this address, a message with a link to reset its password is on its way."
@@ -26,7 +25,6 @@ INVALID_TOKEN = ("invalid_reset_token", "This password reset link is not valid: 
 TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{20,128}")
 CAP_WINDOW = timedelta(hours=1)
 BATCH = 50
-PRUNE_CHANCE = 0.01
 
 
 def mail_required(view):
@@ -70,8 +68,6 @@ def resolve_requests():
     requests = db.session.execute(claim).all()
     for asked in requests:
         _resolve(asked)
-    if random.random() < PRUNE_CHANCE:
-        prune()
     db.session.commit()
     return len(requests)
 
@@ -128,7 +124,7 @@ def confirm(token, new_password):
     if user_id is None:
         db.session.rollback()
         raise ApiError(400, *INVALID_TOKEN)
-    user = db.session.get(User, user_id, with_for_update=True)
+    user = db.session.get_one(User, user_id, with_for_update=True)  # the reset's foreign key: it exists
     accounts.set_password(user, new_password, "password_reset")
     throttle.clear(user.email)
     db.session.commit()
@@ -137,4 +133,4 @@ def confirm(token, new_password):
 def prune():
     """Delete reset tokens that expired a day ago or more; return how many."""
     cutoff = utcnow() - timedelta(days=1)
-    return db.session.execute(delete(PasswordReset).where(PasswordReset.expires_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(PasswordReset).where(PasswordReset.expires_at < cutoff)))

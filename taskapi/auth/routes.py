@@ -121,9 +121,9 @@ def change_password(data):
 @password_checks_limited
 @blp.body(DeleteAccountSchema)
 @blp.response(204)
-@blp.errors(429, 500, 503)
+@blp.errors(422, 429, 500, 503)
 def delete_me(data):
-    """Delete the account and all its tasks."""
+    """Delete the account and all its tasks (not the last admin's)."""
     accounts.delete_account(current_user, data["password"])
 
 

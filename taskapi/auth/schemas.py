@@ -123,6 +123,10 @@ class EventSchema(Schema):
     created_at = fields.AwareDateTime(required=True, format="iso")
     ip = fields.String(required=True, allow_none=True)
     user_agent = fields.String(required=True, allow_none=True)
+    count = fields.Integer(required=True, metadata={"description": (
+        "How many times it happened: 1, except for `login_failed`, `login_throttled` and "
+        "`password_reset_requested`, which are one entry per hour counting every occurrence; "
+        "`created_at`, `ip` and `user_agent` are then those of the latest.")})
 
 
 class EventPageSchema(PageSchema):

@@ -1,6 +1,5 @@
 """JWTs: issuing pairs in a session, rotation with reuse detection, and the one lookup that authenticates."""
 
-import random
 from datetime import UTC, datetime
 
 from flask import current_app, g
@@ -14,7 +13,7 @@ from taskapi.auth import events, user_sessions
 from taskapi.auth.models import RevokedToken, User, UserSession
 from taskapi.errors import BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, ApiError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 GENERATION_CLAIM = "gen"
 SESSION_CLAIM = "sid"
@@ -74,8 +73,6 @@ USER_AND_REVOCATION = select(
     exists().where(RevokedToken.jti == bindparam("jti")).label("revoked"),
     exists().where(UserSession.id == bindparam("sid"), UserSession.user_id == User.id).label("session_active"),
 ).where(User.id == bindparam("user_id"))
-# Each revocation has this chance of also deleting rows whose tokens expired anyway.
-PRUNE_CHANCE = 0.01
 
 
 def issue_pair(user, session_id, refresh_jti):
@@ -131,8 +128,6 @@ def revoke(payload):
             db.session.add(RevokedToken(jti=payload["jti"], user_id=int(payload["sub"]), expires_at=_expiry(payload)))
     except IntegrityError:
         return False
-    if random.random() < PRUNE_CHANCE:
-        prune()
     return True
 
 
@@ -147,12 +142,12 @@ def rotate(user, refresh_payload):
     session_id = refresh_payload.get(SESSION_CLAIM)
     client, user_agent, _ = events.origin()
     new_jti = user_sessions.new_jti()
-    rotated = db.session.execute(
+    rotated = rowcount(db.session.execute(
         update(UserSession)
         .where(UserSession.id == session_id, UserSession.user_id == user.id,
                UserSession.refresh_jti == refresh_payload["jti"])
         .values(refresh_jti=new_jti, last_used_at=utcnow(), ip=client, user_agent=user_agent)
-    ).rowcount
+    ))
     if not rotated:
         user_sessions.end(user, session_id, event="refresh_reuse")  # nothing to end if it has ended already
         db.session.commit()
@@ -199,4 +194,4 @@ def revoke_all(user):
 def prune():
     """Delete revocations of tokens past their expiry; return how many."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
-    return result.rowcount
+    return rowcount(result)

@@ -8,7 +8,7 @@ from taskapi.auth import events
 from taskapi.auth.models import UserSession
 from taskapi.errors import ApiError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 
 def new_jti():
@@ -37,8 +37,8 @@ def active(user, current_id):
 
 def end(user, session_id, event="session_ended"):
     """End one of the user's sessions; False when it is not theirs or has ended already."""
-    ended = db.session.execute(delete(UserSession).where(UserSession.id == session_id,
-                                                         UserSession.user_id == user.id)).rowcount
+    ended = rowcount(db.session.execute(delete(UserSession).where(UserSession.id == session_id,
+                                                         UserSession.user_id == user.id)))
     if ended:
         events.record(event, user.id)
     return bool(ended)

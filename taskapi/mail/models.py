@@ -1,11 +1,12 @@
 """The outbox: each message to send, its attempts and its outcome."""
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskapi.extensions import db
+from taskapi.extensions import Model
 from taskapi.models import UTCDateTime, enum_column, utcnow
 
 ADDRESS_MAX = 254
@@ -18,7 +19,7 @@ class Delivery(enum.StrEnum):
     failed = "failed"  # given up: it could not be sent before it expired
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A message stored in the transaction that made it, sent later by the background thread.
 
     `context` is what the template renders; `secret` is the part of it that must not
@@ -37,10 +38,10 @@ class OutboxMessage(db.Model):
     secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[Delivery] = mapped_column(enum_column(Delivery, "mail_delivery"), default=Delivery.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # While set and in the future, one process is sending it; a process that dies mid-send lets it lapse.
-    claimed_until: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
-    expires_at: Mapped[object] = mapped_column(UTCDateTime)
-    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(ERROR_MAX), nullable=True)

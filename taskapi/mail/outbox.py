@@ -4,8 +4,8 @@ import base64
 import hashlib
 import hmac
 import logging
-import random
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from taskapi.extensions import db, mail
 from taskapi.mail.models import ERROR_MAX, Delivery, OutboxMessage
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 
 log = logging.getLogger("taskapi.mail")
 
@@ -23,9 +23,8 @@ BATCH = 20
 LEASE = timedelta(minutes=10)
 LONGEST_RETRY = timedelta(minutes=10)
 KEEP_DELIVERED = timedelta(days=7)
-PRUNE_CHANCE = 0.01
 # template name → render(context, secret) → (subject, text); registered by the areas that send mail.
-TEMPLATES = {}
+TEMPLATES: dict[str, Callable[[dict, str | None], tuple[str, str]]] = {}
 
 
 def template(name):
@@ -154,9 +153,6 @@ def deliver_due(include_not_yet_due=False):
     messages = _claim(include_not_yet_due)
     if messages:
         _send(messages)
-    if random.random() < PRUNE_CHANCE:
-        prune()
-        db.session.commit()
     return len(messages)
 
 
@@ -171,4 +167,4 @@ def prune():
     """Delete messages sent or given up more than KEEP_DELIVERED ago; return how many."""
     cutoff = utcnow() - KEEP_DELIVERED
     done = delete(OutboxMessage).where(OutboxMessage.status != Delivery.pending, OutboxMessage.created_at < cutoff)
-    return db.session.execute(done).rowcount
+    return rowcount(db.session.execute(done))

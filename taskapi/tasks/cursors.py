@@ -2,6 +2,7 @@
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
+from marshmallow import ValidationError
 
 from taskapi.exceptions import InvalidParameterError
 
@@ -23,12 +24,20 @@ def dump(salt, user, payload):
     return _serializer(salt).dumps({"user": user.id, **payload})
 
 
-def load(salt, user, token, parameter):
-    """The payload of a cursor this service made for `user`; anything else is 422 on `parameter`."""
+def load(salt, schema, user, token, parameter):
+    """The payload of a cursor this service made for `user`, as `schema` loads it; anything else is 422
+    on `parameter`.
+
+    The signature only says the service's key made it: a leaked or misused key, or a payload shape
+    of another release, must still not reach a query. The schema holds it to what the service writes.
+    """
     try:
         payload = _serializer(salt).loads(token)
     except BadData:
         raise invalid(parameter) from None
     if not isinstance(payload, dict) or payload.pop("user", None) != user.id:
         raise invalid(parameter)
-    return payload
+    try:
+        return schema.load(payload)
+    except ValidationError:
+        raise invalid(parameter) from None

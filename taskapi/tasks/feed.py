@@ -12,12 +12,15 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import cursors
 from taskapi.tasks.models import Task, TaskTombstone
-from taskapi.tasks.service import EVERY, LIVE, owned_tasks, owned_tombstones
+from taskapi.tasks.queries import EVERY, LIVE, owned_tasks, owned_tombstones
+from taskapi.tasks.schemas import FeedCursorSchema
+
+FEED_CURSOR_SCHEMA = FeedCursorSchema()
 
 
 def _since(user, since, now):
     """(seq, id) the cursor `since` saw up to (id None: the whole of seq); 410 when it is too old."""
-    state = cursors.load(cursors.FEED_SALT, user, since, "since")
+    state = cursors.load(cursors.FEED_SALT, FEED_CURSOR_SCHEMA, user, since, "since")
     issued = datetime.fromtimestamp(state["issued"], UTC)
     if issued < now - timedelta(days=current_app.config["SYNC_RETENTION_DAYS"]):
         raise ExpiredError("The cursor is too old; sync again from the start (without since).")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from taskapi import transactions
 from taskapi.exceptions import IdempotencyConflictError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
 from taskapi.tasks.models import IdempotentCreate
 
 # Set per answer, by the serving layers after the view: not part of what is stored and replayed.
@@ -86,4 +86,4 @@ def idempotent(view):
 def prune():
     """Delete records older than the replay window; return how many."""
     cutoff = utcnow() - current_app.config["IDEMPOTENCY_TTL"]
-    return db.session.execute(delete(IdempotentCreate).where(IdempotentCreate.created_at < cutoff)).rowcount
+    return rowcount(db.session.execute(delete(IdempotentCreate).where(IdempotentCreate.created_at < cutoff)))

@@ -1,6 +1,7 @@
 """Tasks with their tags, the tombstones of tasks gone for good, and the first answers of idempotent creates."""
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taskapi.extensions import db
+from taskapi.extensions import Model
 from taskapi.models import UTCDateTime, enum_column, utcnow
 
 TITLE_MAX = 200
@@ -25,6 +26,8 @@ IDEMPOTENCY_KEY_MAX = 255
 TAG_MAX = 40
 TAGS_PER_TASK = 20
 POSITION_MAX = 255
+MAX_ID = 2**31 - 1  # the INTEGER column's largest id
+MAX_SEQ = 2**63 - 1  # the BIGINT change sequence's largest value
 # Positions compare as bytes everywhere: SQLite does already; PostgreSQL must not use the database's collation.
 POSITION_TYPE = String(POSITION_MAX).with_variant(String(POSITION_MAX, collation="C"), "postgresql")
 LIVE = text("deleted_at IS NULL")
@@ -63,7 +66,7 @@ def declared_in_models(obj, name, type_, reflected, compare_to):
     return not (type_ == "index" and name in TRIGRAM_INDEXES)
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
         CheckConstraint(f"length(title) BETWEEN 1 AND {TITLE_MAX}", name="title_length"),
@@ -73,9 +76,10 @@ class Task(db.Model):
         _partial("ix_tasks_user_created", "user_id", "created_at", "id", where=LIVE),
         _partial("ix_tasks_user_updated", "user_id", "updated_at", "id", where=LIVE),
         _partial("ix_tasks_user_due", "user_id", "due_at", "id", where=LIVE),
-        # The manual order, and the safety net under the lock that computes it: unique over the
-        # trash too, so a restored task never collides.
-        Index("uq_tasks_user_position", "user_id", "position", unique=True),
+        # The manual order, and the safety net under the lock that computes it: over live tasks only,
+        # so the trash has no say in the keys a move gives (a restore checks its key is still free).
+        Index("uq_tasks_user_live_position", "user_id", "position", unique=True, postgresql_where=LIVE,
+              sqlite_where=LIVE),
         _partial("ix_tasks_user_trashed", "user_id", "deleted_at", where=TRASHED),
         # The change feed reads a user's changes after a cursor, in sequence order.
         Index("ix_tasks_user_change", "user_id", "change_seq", "id"),
@@ -88,16 +92,16 @@ class Task(db.Model):
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX), nullable=True)
     status: Mapped[Status] = mapped_column(enum_column(Status, "task_status"), default=Status.pending)
     priority: Mapped[Priority] = mapped_column(enum_column(Priority, "task_priority"), default=Priority.medium)
-    due_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
-    completed_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
-    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer)
     # Sorted, as answered: a task's answer needs no query of task_tags, which serves the filters.
     tags: Mapped[list] = mapped_column(JSON, default=list)
     position: Mapped[str] = mapped_column(POSITION_TYPE)
-    deleted_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
-    # The user's task_seq of this task's last change (taskapi.tasks.service.next_change).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The user's task_seq of this task's last change (taskapi.tasks.commands.next_change).
     change_seq: Mapped[int] = mapped_column(BigInteger)
 
     # Every UPDATE says "WHERE version = <read version>" and bumps it: a lost update
@@ -109,7 +113,7 @@ class Task(db.Model):
         return etag(self.id, self.version)
 
 
-class TaskTag(db.Model):
+class TaskTag(Model):
     """One tag of one task: the rows the tag filter and the tag counts read through an index."""
 
     __tablename__ = "task_tags"
@@ -120,7 +124,7 @@ class TaskTag(db.Model):
     user_id: Mapped[int] = mapped_column(Integer)
 
 
-class TaskTombstone(db.Model):
+class TaskTombstone(Model):
     """A task gone for good (the trash emptied or purged), kept for the change feed's `deleted`."""
 
     __tablename__ = "task_tombstones"
@@ -129,10 +133,10 @@ class TaskTombstone(db.Model):
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     change_seq: Mapped[int] = mapped_column(BigInteger)
-    deleted_at: Mapped[object] = mapped_column(UTCDateTime, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class IdempotentCreate(db.Model):
+class IdempotentCreate(Model):
     """The first answer to a POST /tasks with an Idempotency-Key, replayed for 24 hours."""
 
     __tablename__ = "idempotency_keys"
@@ -146,4 +150,4 @@ class IdempotentCreate(db.Model):
     response_body: Mapped[str] = mapped_column(Text)
     # The answer's headers as a JSON object (ETag, Location, Content-Type): replayed with the body.
     response_headers: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
-    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

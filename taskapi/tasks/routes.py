@@ -8,7 +8,7 @@ from werkzeug.http import parse_etags
 
 from taskapi.api import Blueprint
 from taskapi.schemas import PageQuerySchema
-from taskapi.tasks import feed, idempotency, service, trash
+from taskapi.tasks import commands, feed, idempotency, queries, trash
 from taskapi.tasks.models import etag
 from taskapi.tasks.schemas import (
     ClearedSchema,
@@ -68,7 +68,7 @@ def _not_modified(headers, task):
 @blp.errors(409, 500, 503)
 def create_task(data):
     """Create a task; safe to retry with an Idempotency-Key."""
-    task = service.create_task(current_user, data)
+    task = commands.create_task(current_user, data)
     return task, 201, {**_task_headers(task.id, task.version), "Location": url_for("tasks.get_task", task_id=task.id)}
 
 
@@ -79,7 +79,7 @@ def create_task(data):
 @blp.errors(500, 503)
 def list_tasks(args):
     """List tasks, filtered, sorted and paged (by offset or cursor)."""
-    return service.list_tasks(current_user, args)
+    return queries.list_tasks(current_user, args)
 
 
 @blp.patch("")
@@ -89,7 +89,7 @@ def list_tasks(args):
 @blp.errors(404, 500, 503)
 def update_tasks(data):
     """Make the same changes to up to 100 tasks, all or nothing."""
-    return {"items": service.update_tasks(current_user, data["ids"], data["changes"])}
+    return {"items": commands.update_tasks(current_user, data["ids"], data["changes"])}
 
 
 @blp.get("/changes")
@@ -109,7 +109,7 @@ def list_changes(args):
 @blp.errors(500, 503)
 def list_trash(args):
     """List the trash, latest deletion first."""
-    return service.list_trash(current_user, args)
+    return queries.list_trash(current_user, args)
 
 
 @blp.delete("/trash")
@@ -138,7 +138,7 @@ def clear_completed():
 @blp.errors(404, 500, 503)
 def get_task(headers, task_id):
     """Read one task."""
-    task = service.get_task(current_user, task_id)
+    task = queries.get_task(current_user, task_id)
     if _not_modified(headers, task):
         return make_response("", 304, _task_headers(task.id, task.version))
     return task, 200, _task_headers(task.id, task.version)
@@ -153,7 +153,7 @@ def get_task(headers, task_id):
 @blp.errors(404, 412, 500, 503)
 def update_task(headers, data, task_id):
     """Change the fields given; the rest stay (PUT does the same as PATCH)."""
-    task = service.update_task(current_user, task_id, data, _versions(headers, task_id))
+    task = commands.update_task(current_user, task_id, data, _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -164,7 +164,7 @@ def update_task(headers, data, task_id):
 @blp.errors(404, 412, 500, 503)
 def toggle_task(headers, task_id):
     """Complete a task, or reopen a completed one."""
-    task = service.toggle_task(current_user, task_id, _versions(headers, task_id))
+    task = commands.toggle_task(current_user, task_id, _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -186,14 +186,14 @@ def delete_task(headers, task_id):
 @blp.errors(404, 412, 500, 503)
 def move_task(headers, data, task_id):
     """Put a task right after another one in the manual order (after null: first)."""
-    task = service.move_task(current_user, task_id, data["after"], _versions(headers, task_id))
+    task = commands.move_task(current_user, task_id, data["after"], _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
 @blp.post("/<int:task_id>/restore")
 @blp.authenticated()
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 409, 500, 503)
+@blp.errors(404, 500, 503)
 def restore_task(task_id):
     """Bring a task back from the trash, as it was."""
     task = trash.restore_task(current_user, task_id)
@@ -206,4 +206,4 @@ def restore_task(task_id):
 @tags_blp.errors(500, 503)
 def list_tags():
     """The tags of the live tasks, with how many carry each, by name."""
-    return {"items": service.tag_counts(current_user)}
+    return {"items": queries.tag_counts(current_user)}

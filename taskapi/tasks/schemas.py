@@ -1,6 +1,6 @@
 """Request and response bodies, headers and query parameters of /api/v1/tasks."""
 
-from marshmallow import EXCLUDE, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from taskapi.schemas import MAX_OFFSET, NamedEnum, PageSchema, Text, UTCDateTime, one_of
 from taskapi.serializers import Schema
@@ -8,6 +8,8 @@ from taskapi.tasks import tags
 from taskapi.tasks.models import (
     DESCRIPTION_MAX,
     IDEMPOTENCY_KEY_MAX,
+    MAX_ID,
+    MAX_SEQ,
     TAG_MAX,
     TAGS_PER_TASK,
     TITLE_MAX,
@@ -170,6 +172,52 @@ class TaskQuerySchema(TaskFilterSchema):
     def no_offset_with_a_cursor(self, data, **kwargs):
         if "cursor" in data and "offset" in data:
             raise ValidationError("Not allowed with a cursor.", field_name="offset")
+
+
+def _integer(lowest, highest, **kwargs):
+    """A JSON integer (not a boolean, a float or a string of digits) from `lowest` to `highest`."""
+    return fields.Integer(strict=True, validate=validate.Range(lowest, highest), **kwargs)
+
+
+# The last row's sort value as each sort writes it in a cursor: the sort column's value, JSON-ready.
+SORT_VALUES = {
+    "created_at": UTCDateTime(),
+    "updated_at": UTCDateTime(),
+    "due_at": UTCDateTime(allow_none=True),
+    "priority": _integer(1, len(Priority)),  # the rank low < medium < high the list sorts by
+    "title": Text(),
+    "id": _integer(1, MAX_ID),
+    "position": Text(),
+}
+LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: later is no datetime
+
+
+class ListCursorSchema(Schema):
+    """A list cursor's payload as the service writes it: the list's filters and sort, the answer's offset,
+    and the last row given (its sort value and id)."""
+
+    filters = fields.Nested(TaskFilterSchema, required=True)
+    offset = _integer(0, MAX_OFFSET, required=True)
+    id = _integer(1, MAX_ID, required=True)
+    value = fields.Raw(required=True, allow_none=True)
+
+    @post_load
+    def value_of_the_sort(self, data, **kwargs):
+        field = SORT_VALUES[data["filters"]["sort"].lstrip("-")]
+        try:
+            data["value"] = field.deserialize(data["value"])
+        except ValidationError as error:
+            raise ValidationError(error.messages, field_name="value") from None
+        return data
+
+
+class FeedCursorSchema(Schema):
+    """A change-feed cursor's payload as the service writes it: the change sequence (and, within it, the
+    task id) answered up to, and when it was issued (Unix seconds)."""
+
+    seq = _integer(0, MAX_SEQ, required=True)
+    id = _integer(1, MAX_ID, required=True, allow_none=True)
+    issued = _integer(0, LATEST_TIMESTAMP, required=True)
 
 
 class FeedQuerySchema(Schema):

@@ -1,6 +1,5 @@
 """The trash: DELETE keeps a task there, restorable, for TRASH_DAYS; then it is gone for good."""
 
-import random
 from datetime import timedelta
 
 from flask import current_app
@@ -9,20 +8,12 @@ from sqlalchemy import delete, exists, insert, literal, select, update
 from taskapi.auth.models import User
 from taskapi.exceptions import VersionMismatchError
 from taskapi.extensions import db
-from taskapi.models import utcnow
+from taskapi.models import rowcount, utcnow
+from taskapi.tasks.commands import adjust_task_count, check_version, commit_write, next_change
 from taskapi.tasks.models import Status, Task, TaskTombstone
-from taskapi.tasks.service import (
-    TASKS,
-    TRASH,
-    adjust_live_count,
-    check_version,
-    commit_write,
-    get_task,
-    next_change,
-    owned_tasks,
-)
+from taskapi.tasks.positions import next_position, place, position_taken
+from taskapi.tasks.queries import TASKS, TRASH, get_task, owned_tasks
 
-PURGE_CHANCE = 0.01
 # Tombstones outlive the feed cursors that may need them by this much, whatever the clocks of the
 # instances that wrote and read them say.
 CLOCK_SKEW_MARGIN_DAYS = 1
@@ -30,26 +21,30 @@ CLOCK_SKEW_MARGIN_DAYS = 1
 
 def trash_task(user, task_id, expected_versions=None):
     """Move a live task to the trash: a new change, but the same version (a restore adds one)."""
-    seq = next_change(user, live=-1)
+    seq = next_change(user)
     task = get_task(user, task_id)
     check_version(task, expected_versions)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
-    trashed = db.session.execute(
+    trashed = rowcount(db.session.execute(
         update(TASKS).where(owned_tasks(user).whereclause, TASKS.c.id == task.id, TASKS.c.version == task.version)
         .values(deleted_at=utcnow(), change_seq=seq)
-    ).rowcount
+    ))
     if trashed != 1:
         db.session.rollback()
         raise VersionMismatchError()
     db.session.commit()
-    if random.random() < PURGE_CHANCE:
-        purge()
 
 
 def restore_task(user, task_id):
-    """Bring a task back from the trash as it was (position, tags, fields); its version grows by 1."""
-    seq = next_change(user, live=1)
+    """Bring a task back from the trash as it was (tags, fields); its version grows by 1.
+
+    It comes back to its place: its position, unless a live task was given that key meanwhile (the trash has
+    no say in the order), and then right after that task.
+    """
+    seq = next_change(user)
     task = get_task(user, task_id, scope=TRASH)
+    if position_taken(user, task.position):
+        task.position = place(user, seq, task.position, next_position(user, task, task.position), task)
     task.deleted_at = None
     task.change_seq = seq
     commit_write()
@@ -60,16 +55,16 @@ def clear_completed(user):
     """Trash every completed live task, in one statement; returns how many."""
     seq = next_change(user)
     completed = owned_tasks(user).where(Task.status == Status.completed)
-    count = db.session.execute(
+    count = rowcount(db.session.execute(
         update(TASKS).where(completed.whereclause).values(deleted_at=utcnow(), change_seq=seq)
-    ).rowcount
-    adjust_live_count(user, -count)
+    ))
     db.session.commit()
     return count
 
 
-def _delete_for_good(trashed):
-    """Delete the tasks `trashed` selects, leaving a tombstone for each.
+def _delete_for_good(user, trashed):
+    """Delete the tasks of `user` that `trashed` selects, leaving a tombstone for each; the only way a task
+    stops counting towards MAX_TASKS_PER_USER.
 
     A tombstone keeps the change_seq the task had in the trash: it replaces the trashed row at the
     same point of the user's sequence, in the same commit, so a feed reader sees one or the other,
@@ -77,22 +72,23 @@ def _delete_for_good(trashed):
     """
     gone = trashed.with_only_columns(Task.id, Task.user_id, Task.change_seq, literal(utcnow(), Task.deleted_at.type))
     db.session.execute(insert(TaskTombstone).from_select(["task_id", "user_id", "change_seq", "deleted_at"], gone))
-    return db.session.execute(delete(TASKS).where(trashed.whereclause)).rowcount
+    deleted = rowcount(db.session.execute(delete(TASKS).where(trashed.whereclause)))
+    adjust_task_count(user, -deleted)
+    return deleted
 
 
 def delete_all_for_good(user, seq):
     """Every task of the user gone for good (the demo's reset): trashed with `seq`, then deleted."""
-    live = db.session.execute(
+    db.session.execute(
         update(TASKS).where(owned_tasks(user).whereclause).values(deleted_at=utcnow(), change_seq=seq)
-    ).rowcount
-    adjust_live_count(user, -live)
-    _delete_for_good(owned_tasks(user, TRASH))
+    )
+    _delete_for_good(user, owned_tasks(user, TRASH))
 
 
 def empty_trash(user):
     """Delete every task in the user's trash for good."""
     next_change(user)
-    _delete_for_good(owned_tasks(user, TRASH))
+    _delete_for_good(user, owned_tasks(user, TRASH))
     db.session.commit()
 
 
@@ -111,9 +107,9 @@ def purge():
     deleted = 0
     for owner in owners:
         next_change(owner)
-        deleted += _delete_for_good(expired(owner))
+        deleted += _delete_for_good(owner, expired(owner))
         db.session.commit()
     horizon = now - timedelta(days=current_app.config["SYNC_RETENTION_DAYS"] + CLOCK_SKEW_MARGIN_DAYS)
-    dropped = db.session.execute(delete(TaskTombstone).where(TaskTombstone.deleted_at < horizon)).rowcount
+    dropped = rowcount(db.session.execute(delete(TaskTombstone).where(TaskTombstone.deleted_at < horizon)))
     db.session.commit()
     return deleted, dropped

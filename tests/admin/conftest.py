@@ -1,21 +1,9 @@
-"""Admin fixtures: an admin made as the CLI makes one, and requests to /api/v1/admin/users."""
+"""Admin fixtures: an admin (Root), as headers or as its token pair."""
 
 import pytest
-from sqlalchemy import update
 
-from taskapi.auth.models import Role, User
-from taskapi.extensions import db
-from tests.conftest import bearer, register
-
-USERS = "/api/v1/admin/users"
-
-
-def make_admin(app, pair):
-    """Give a registered user the admin role (what `flask users set-role EMAIL admin` does)."""
-    with app.app_context():
-        db.session.execute(update(User).where(User.id == pair["user"]["id"]).values(role=Role.admin))
-        db.session.commit()
-    return pair
+from tests.helpers.admin import make_admin
+from tests.helpers.api import bearer, register
 
 
 @pytest.fixture
@@ -28,7 +16,3 @@ def admin(app, client):
 @pytest.fixture
 def admin_pair(app, client):
     return make_admin(app, register(client, email="root@example.com", name="Root"))
-
-
-def user_url(user_id):
-    return f"{USERS}/{user_id}"

@@ -7,10 +7,10 @@ import pytest
 
 from taskapi.auth.models import PasswordResetRequest, Role, SecurityEvent, User
 from taskapi.tasks.models import Task
-from tests.admin.conftest import USERS, make_admin, user_url
-from tests.auth.conftest import count, login, me, stored_user
-from tests.conftest import assert_error, bearer, register
-from tests.tasks.conftest import create
+from tests.helpers.admin import USERS, make_admin, user_url
+from tests.helpers.api import assert_error, bearer, register
+from tests.helpers.auth import app_losing_users, count, login, me, stored_user
+from tests.helpers.tasks import create
 
 ADMIN_VIEW = {"id", "email", "name", "role", "disabled", "created_at", "last_login_at", "task_count"}
 POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
@@ -195,6 +195,22 @@ def test_an_admin_cannot_delete_themselves(app, client, admin):
     assert stored_user(app, "root@example.com") is not None
 
 
+@pytest.mark.parametrize("change", ["delete", "patch"])
+def test_an_admin_deleted_meanwhile_is_401_token_invalid_and_changes_nothing(monkeypatch, make_app, change):
+    app, doomed = app_losing_users(monkeypatch, make_app)
+    client = app.test_client()
+    p = make_admin(app, register(client, email="p@example.com"))
+    q = make_admin(app, register(client, email="q@example.com", name="Q"))
+    doomed.add(p["user"]["id"])
+    url, headers = user_url(q["user"]["id"]), bearer(p["access_token"])
+    response = client.delete(url, headers=headers) if change == "delete" else patch(client, headers, q["user"]["id"],
+                                                                                     role="user", name="Demoted")
+    assert_error(response, 401, "token_invalid")
+    assert stored_user(app, "p@example.com") is None
+    survivor = stored_user(app, "q@example.com")
+    assert (survivor.role, survivor.name, survivor.disabled) == (Role.admin, "Q", False)
+
+
 def test_no_admin_route_touches_tasks(app):
     rules = [rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/admin")]
     assert rules and not any("task" in rule for rule in rules)
@@ -221,4 +237,29 @@ def test_two_admins_demoting_each_other_at_once_leave_one(app, client):
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 403]
+    assert count(app, User, User.role == Role.admin) == 1
+
+
+@pytest.mark.skipif(not POSTGRES, reason="races need PostgreSQL (TEST_DATABASE_URL)")
+@pytest.mark.parametrize("round_", range(5))  # who loses, and where, varies: several rounds see each case
+def test_two_admins_deleting_each_other_at_once_leave_one(app, client, round_):
+    a = make_admin(app, register(client, email="a@example.com"))
+    b = make_admin(app, register(client, email="b@example.com"))
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def delete(actor, target):
+        local = app.test_client()
+        barrier.wait(timeout=10)
+        response = local.delete(user_url(target["user"]["id"]), headers=bearer(actor["access_token"]))
+        answers[actor["user"]["id"]] = response
+
+    threads = [threading.Thread(target=delete, args=pair) for pair in ((a, b), (b, a))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    loser = next(response for response in answers.values() if response.status_code != 204)
+    assert sorted(response.status_code for response in answers.values()) == [204, 401]
+    assert_error(loser, 401, "token_invalid")
     assert count(app, User, User.role == Role.admin) == 1

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.auth.conftest import AUTH, OTHER_KEY, claims, login, me, sign
 from tests.auth.test_tokens import expired
-from tests.conftest import assert_error, bearer
+from tests.helpers.api import assert_error, bearer
+from tests.helpers.auth import AUTH, OTHER_KEY, claims, login, me, sign
 
 CHALLENGE = 'Bearer realm="taskapi"'
 INVALID_TOKEN = 'Bearer realm="taskapi", error="invalid_token"'

@@ -1,4 +1,4 @@
-"""flask users create EMAIL and flask tokens prune."""
+"""flask users create EMAIL, flask tokens prune, and the revoked-tokens and reset-tokens jobs."""
 
 import os
 import pty
@@ -10,14 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
-from taskapi.auth import tokens
 from taskapi.auth.models import PasswordReset, RevokedToken, User
-from taskapi.auth.passwords import hasher
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.auth import AUTH, count, login, me, refresh, stored_user
+from tests.test_maintenance import every_coin_heads, run_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_users_create_makes_a_user_who_can_log_in(client, flask):
 def test_users_create_stores_only_a_hash(app, flask):
     create(flask, "ada@example.com")
     password_hash = stored_user(app).password_hash
-    assert password_hash != PASSWORD and hasher.verify(password_hash, PASSWORD)
+    assert password_hash != PASSWORD and PasswordHasher().verify(password_hash, PASSWORD)
 
 
 def test_users_create_normalises_the_email_and_takes_a_name(app, flask):
@@ -173,16 +173,25 @@ def test_tokens_prune_with_nothing_expired_keeps_everything(app, client, flask, 
     assert count(app, RevokedToken) == 1
 
 
-def test_revocations_prune_now_and_then(app, client, user, monkeypatch):
-    add_expired_revocation(app, user)
-    monkeypatch.setattr(tokens, "PRUNE_CHANCE", 1.0)  # the ~1 % of revocations that prune, made certain
+def test_the_revoked_tokens_job_drops_only_expired_revocations(app, client, user):
     other = revoke_another_sessions_refresh_token(client, user)
+    add_expired_revocation(app, user)
+    assert run_job(app, "revoked-tokens") == "1 revocation(s) of expired tokens dropped"
     assert count(app, RevokedToken, RevokedToken.jti == "expired-one") == 0
     assert count(app, RevokedToken) == 1
     assert_error(refresh(client, other["refresh_token"]), 401, "token_revoked")
 
 
-def test_tokens_prune_deletes_reset_tokens_a_day_past_expiry(app, flask, user):
+def test_revoking_never_prunes(app, client, user, monkeypatch):
+    add_expired_revocation(app, user)
+    every_coin_heads(monkeypatch)
+    for _ in range(10):
+        revoke_another_sessions_refresh_token(client, login(client).get_json())
+    assert count(app, RevokedToken, RevokedToken.jti == "expired-one") == 1
+    assert count(app, RevokedToken) == 11
+
+
+def add_reset_tokens_a_day_and_23_hours_past_expiry(app, user):
     now = utcnow()
     user_id = user["user"]["id"]
     with app.app_context():
@@ -191,8 +200,19 @@ def test_tokens_prune_deletes_reset_tokens_a_day_past_expiry(app, flask, user):
             PasswordReset(user_id=user_id, token_hash="b" * 64, expires_at=now - timedelta(hours=23)),
         ])
         db.session.commit()
+
+
+def test_tokens_prune_deletes_reset_tokens_a_day_past_expiry(app, flask, user):
+    add_reset_tokens_a_day_and_23_hours_past_expiry(app, user)
     result = flask("tokens", "prune")
     assert "and 1 expired reset token(s)" in result.output, result.output
+    assert count(app, PasswordReset) == 1
+    assert count(app, PasswordReset, PasswordReset.token_hash == "b" * 64) == 1
+
+
+def test_the_reset_tokens_job_deletes_reset_tokens_a_day_past_expiry(app, user):
+    add_reset_tokens_a_day_and_23_hours_past_expiry(app, user)
+    assert run_job(app, "reset-tokens") == "1 reset token(s) a day past expiry dropped"
     assert count(app, PasswordReset) == 1
     assert count(app, PasswordReset, PasswordReset.token_hash == "b" * 64) == 1
 

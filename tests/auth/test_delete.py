@@ -1,9 +1,13 @@
 """DELETE /api/v1/auth/me: the account, its tasks and its tokens are gone."""
 
-from taskapi.auth.models import RevokedToken, SecurityEvent, User, UserSession
+from sqlalchemy import update
+
+from taskapi.auth.models import RevokedToken, Role, SecurityEvent, User, UserSession
+from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.auth.conftest import AUTH, count, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.admin import make_admin
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, app_losing_users, count, login, me, refresh, stored_user
 
 
 def delete(client, access_token, password=PASSWORD):
@@ -100,3 +104,42 @@ def test_delete_needs_an_access_token(app, client, user):
     assert_error(client.delete(f"{AUTH}/me", json={"password": PASSWORD}), 401, "token_missing")
     assert_error(delete(client, user["refresh_token"]), 401, "wrong_token_type")
     assert stored_user(app) is not None
+
+
+# The last admin
+
+
+def test_the_last_admin_cannot_delete_their_account(app, client, user):
+    make_admin(app, user)
+    create_tasks(client, user["access_token"], 2)
+    body = assert_error(delete(client, user["access_token"]), 422, "validation_error")
+    assert set(body["errors"]) == {"json"} and set(body["errors"]["json"]) == {"password"}
+    assert stored_user(app).role == Role.admin
+    assert count(app, Task, Task.user_id == user["user"]["id"]) == 2
+    assert me(client, user["access_token"]).status_code == 200
+
+
+def test_an_admin_who_is_not_the_last_may_delete_their_account(app, client, user, bob):
+    make_admin(app, user)
+    make_admin(app, bob)
+    assert delete(client, user["access_token"]).status_code == 204
+    assert stored_user(app) is None
+    assert stored_user(app, "bob@example.com").role == Role.admin
+
+
+def test_a_disabled_admin_does_not_count_as_another(app, client, user, bob):
+    make_admin(app, user)
+    make_admin(app, bob)
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == bob["user"]["id"]).values(disabled=True))
+        db.session.commit()
+    assert_error(delete(client, user["access_token"]), 422, "validation_error")
+    assert stored_user(app) is not None
+
+
+def test_a_user_deleted_meanwhile_is_401_token_invalid(monkeypatch, make_app):
+    app, doomed = app_losing_users(monkeypatch, make_app)
+    client = app.test_client()
+    pair = register(client)
+    doomed.add(pair["user"]["id"])
+    assert_error(delete(client, pair["access_token"]), 401, "token_invalid")

@@ -1,6 +1,9 @@
 """Security events: recorded for the account, shown to its owner newest first, one audit log line each."""
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -10,11 +13,12 @@ from taskapi.auth import events
 from taskapi.auth.models import SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count, login, refresh
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, count, login, refresh
+from tests.test_maintenance import every_coin_heads, run_job
 
 EVENTS = f"{AUTH}/events"
-EVENT_KEYS = {"id", "event", "created_at", "ip", "user_agent"}
+EVENT_KEYS = {"id", "event", "created_at", "ip", "user_agent", "count"}
 
 
 def page(client, access_token, **query):
@@ -45,6 +49,7 @@ def test_an_event_says_when_and_from_where(client):
     (item,) = page(client, pair["access_token"])["items"]
     assert set(item) == EVENT_KEYS
     assert (item["event"], item["ip"], item["user_agent"]) == ("registered", "203.0.113.4", "Browser/2")
+    assert item["count"] == 1
     assert item["created_at"].endswith("+00:00")
 
 
@@ -81,6 +86,83 @@ def test_events_need_an_access_token(client):
     assert_error(client.get(EVENTS), 401, "token_missing")
 
 
+# Repeats: an anonymous flood is one entry per account, kind and hour
+
+
+@pytest.fixture(autouse=True)
+def not_at_the_turn_of_an_hour():
+    """Repeats collapse within a clock hour: a test that began in its last seconds would see two entries."""
+    left = 3600 - utcnow().timestamp() % 3600
+    if left < 30:
+        time.sleep(left + 0.1)
+
+
+def fail_from(client, times, email="ada@example.com", agent="Bot/1"):
+    for i in range(times):
+        response = login(client, email, "wrong password", headers={"User-Agent": f"{agent}.{i}"},
+                         environ_base={"REMOTE_ADDR": f"198.51.100.{i + 1}"})
+        assert response.status_code == 401
+
+
+def test_repeated_failed_logins_are_one_entry_with_a_count_and_the_latest_origin(client, user):
+    fail_from(client, 20)
+    items = page(client, user["access_token"])["items"]
+    assert [(item["event"], item["count"]) for item in items] == [("login_failed", 20), ("registered", 1)]
+    assert (items[0]["ip"], items[0]["user_agent"]) == ("198.51.100.20", "Bot/1.19")
+
+
+def test_a_flood_cannot_push_real_events_off_the_first_page(client, user):
+    for _ in range(3):
+        login(client)
+    fail_from(client, 25)
+    assert names(client, user["access_token"]) == ["login_failed", "login", "login", "login", "registered"]
+    assert page(client, user["access_token"])["total"] == 5
+
+
+def test_a_repeat_is_shown_when_it_last_happened(client, user):
+    fail_from(client, 1)
+    login(client)
+    fail_from(client, 1)
+    items = page(client, user["access_token"])["items"]
+    assert [(item["event"], item["count"]) for item in items] == [("login_failed", 2), ("login", 1), ("registered", 1)]
+    assert items[0]["created_at"] >= items[1]["created_at"]
+
+
+def test_throttled_logins_and_reset_requests_are_collapsed_too(make_app, smtp):
+    from tests.auth.test_reset import ask, deliver
+    from tests.smtp import mail_settings
+
+    app = make_app(LOGIN_FAILURE_LIMIT=2, **mail_settings(smtp))
+    client = app.test_client()
+    pair = register(client)
+    for _ in range(5):  # 2 failures, then 3 refused
+        login(client, password="wrong password")
+    for _ in range(4):
+        assert ask(client).status_code == 202
+    deliver(app)
+    counts = {item["event"]: item["count"] for item in page(client, pair["access_token"])["items"]}
+    assert counts == {"registered": 1, "login_failed": 2, "login_throttled": 3, "password_reset_requested": 4}
+
+
+def test_a_new_hour_starts_a_new_entry(app, client, user):
+    fail_from(client, 2)
+    with app.app_context():
+        an_hour_ago = utcnow() - timedelta(hours=1)
+        db.session.execute(update(SecurityEvent).where(SecurityEvent.event == "login_failed")
+                           .values(hour=events.hour_of(an_hour_ago), created_at=an_hour_ago))
+        db.session.commit()
+    fail_from(client, 1)
+    items = page(client, user["access_token"])["items"]
+    assert [(item["event"], item["count"]) for item in items] == [("login_failed", 1), ("registered", 1),
+                                                                  ("login_failed", 2)]
+
+
+def test_other_events_are_never_collapsed(client, user):
+    for _ in range(3):
+        login(client)
+    assert [item["count"] for item in page(client, user["access_token"])["items"]] == [1, 1, 1, 1]
+
+
 # The audit log
 
 
@@ -95,6 +177,13 @@ def test_each_event_is_one_audit_line_with_who_and_where(client, caplog):
     registered, failed = audit_lines(caplog)
     assert (registered.event, registered.user_id, registered.client) == ("registered", pair["user"]["id"], "127.0.0.1")
     assert (failed.event, failed.user_id, failed.request_id) == ("login_failed", None, "probe-1")
+
+
+def test_every_repeat_is_still_one_audit_line(client, user, caplog):
+    caplog.set_level(logging.INFO, logger="taskapi.audit")
+    fail_from(client, 3)
+    lines = audit_lines(caplog)
+    assert [(line.event, line.client) for line in lines] == [("login_failed", f"198.51.100.{i}") for i in (1, 2, 3)]
 
 
 def test_a_deleted_account_is_one_audit_line(client, user, caplog):
@@ -142,10 +231,44 @@ def test_flask_events_prune_keeps_security_event_retention_days(app, client, use
     assert names(client, user["access_token"]) == ["login"]
 
 
-def test_recording_prunes_now_and_then(app, client, user, monkeypatch):
+def age_every_event(app, days):
     with app.app_context():
-        db.session.execute(update(SecurityEvent).values(created_at=utcnow() - timedelta(days=91)))
+        db.session.execute(update(SecurityEvent).values(created_at=utcnow() - timedelta(days=days)))
         db.session.commit()
-    monkeypatch.setattr(events, "PRUNE_CHANCE", 1.0)  # the ~1 % of recorded events that prune, made certain
+
+
+def test_the_security_events_job_keeps_security_event_retention_days(app, client, user):
+    age_every_event(app, 91)
     login(client)
+    assert run_job(app, "security-events") == "1 security event(s) past SECURITY_EVENT_RETENTION_DAYS dropped"
     assert names(client, user["access_token"]) == ["login"]
+
+
+# Races (PostgreSQL)
+
+
+def test_concurrent_failures_make_one_entry(app, user):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("races need PostgreSQL (TEST_DATABASE_URL)")
+    barrier = threading.Barrier(12)
+
+    def fail(i):
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        return login(client, password=f"guess {i}", environ_base={"REMOTE_ADDR": f"198.51.100.{i + 1}"}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert set(pool.map(fail, range(12))) == {401}
+    assert count(app, SecurityEvent, SecurityEvent.event == "login_failed") == 1
+    (entry,) = [item for item in page(app.test_client(), user["access_token"])["items"]
+                if item["event"] == "login_failed"]
+    assert entry["count"] == 12
+
+
+def test_recording_events_never_prunes(app, client, user, monkeypatch):
+    age_every_event(app, 91)
+    every_coin_heads(monkeypatch)
+    for _ in range(20):
+        login(client, password="wrong password")
+    assert count(app, SecurityEvent, SecurityEvent.event == "registered") == 1
+    assert count(app, SecurityEvent, SecurityEvent.event == "login_failed") == 1  # the 20 in one entry

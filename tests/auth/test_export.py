@@ -1,8 +1,8 @@
 """GET /me/export: everything the service holds about the signed-in user, as a file to save."""
 
-from tests.auth.conftest import AUTH, login
-from tests.conftest import assert_error, bearer
-from tests.tasks.conftest import create
+from tests.helpers.api import assert_error, bearer
+from tests.helpers.auth import AUTH, login
+from tests.helpers.tasks import create
 
 EXPORT = f"{AUTH}/me/export"
 

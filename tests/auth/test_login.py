@@ -7,8 +7,8 @@ from sqlalchemy import update
 from taskapi.auth import passwords
 from taskapi.auth.models import User
 from taskapi.extensions import db
-from tests.auth.conftest import AUTH, claims, login, stored_user
-from tests.conftest import PASSWORD, assert_error
+from tests.helpers.api import PASSWORD, assert_error
+from tests.helpers.auth import AUTH, claims, login, stored_user
 
 
 def test_login_answers_200_with_a_token_pair(client, user):
@@ -76,10 +76,11 @@ def test_unknown_email_costs_one_verification_like_a_wrong_password(client, user
     assert all(h.startswith("$argon2id$") for h in calls)
 
 
-def test_verify_password_without_a_hash_is_false():
-    assert passwords.verify_password(None, "x") is False
-    # Not even the password behind the dummy hash gets through.
-    assert passwords.verify_password(None, "taskapi-no-such-user") is False
+def test_verify_password_without_a_hash_is_false(app):
+    with app.app_context():
+        assert passwords.verify_password(None, "x") is False
+        # Not even the password behind the dummy hash gets through.
+        assert passwords.verify_password(None, passwords.DUMMY_PASSWORD) is False
 
 
 def test_hash_is_upgraded_on_login_when_argon2_parameters_change(app, client, user):
@@ -90,8 +91,9 @@ def test_hash_is_upgraded_on_login_when_argon2_parameters_change(app, client, us
     assert login(client).status_code == 200
     new_hash = stored_user(app).password_hash
     assert new_hash != old_hash
-    assert passwords.hasher.verify(new_hash, PASSWORD)
-    assert not passwords.needs_rehash(new_hash)
+    with app.app_context():
+        assert passwords.verify_password(new_hash, PASSWORD)
+        assert not passwords.needs_rehash(new_hash)
 
 
 def test_hash_is_kept_when_argon2_parameters_are_current(app, client, user):

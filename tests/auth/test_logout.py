@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.auth.conftest import AUTH, OTHER_KEY, claims, login, me, refresh, revocations, sign
-from tests.conftest import assert_error, bearer
+from tests.helpers.api import assert_error, bearer
+from tests.helpers.auth import AUTH, OTHER_KEY, claims, login, me, refresh, revocations, sign
 
 
 def logout(client, access_token, **kwargs):

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.auth.conftest import AUTH, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.auth import AUTH, stored_user
 
 
 def patch(client, auth, body):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.auth.conftest import AUTH, login, me, refresh, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, login, me, refresh, stored_user
 
 NEW = "a brand new password"
 

@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from taskapi.auth.models import User
-from tests.auth.conftest import AUTH, count, stored_user
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.auth import AUTH, count, stored_user
 
 LIMIT = "3 per minute"
 REDIS_URL = "redis://127.0.0.1:6379/15"

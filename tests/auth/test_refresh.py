@@ -1,7 +1,7 @@
 """POST /api/v1/auth/refresh: a new pair for a refresh token, which is revoked by the exchange."""
 
-from tests.auth.conftest import AUTH, claims, me, refresh
-from tests.conftest import assert_error
+from tests.helpers.api import assert_error
+from tests.helpers.auth import AUTH, claims, me, refresh
 
 
 def test_refresh_answers_200_with_a_new_pair(client, user):

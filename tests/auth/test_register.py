@@ -3,11 +3,11 @@
 from datetime import datetime
 
 import pytest
+from argon2 import PasswordHasher
 
 from taskapi.auth.models import User
-from taskapi.auth.passwords import hasher
-from tests.auth.conftest import AUTH, count, login, stored_user
-from tests.conftest import PASSWORD, assert_error, register
+from tests.helpers.api import PASSWORD, assert_error, register
+from tests.helpers.auth import AUTH, count, login, stored_user
 
 EMAIL_254 = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
 
@@ -51,7 +51,7 @@ def test_password_is_stored_as_an_argon2id_hash(app, client):
     post(client)
     password_hash = stored_user(app).password_hash
     assert password_hash.startswith("$argon2id$")
-    assert hasher.verify(password_hash, PASSWORD)
+    assert PasswordHasher().verify(password_hash, PASSWORD)
 
 
 def test_name_defaults_to_empty(client):

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from taskapi.auth.models import SecurityEvent, UserSession
-from tests.auth.conftest import AUTH, claims, count, login, me, refresh, sign
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, claims, count, login, me, refresh, sign
 
 SESSIONS = f"{AUTH}/sessions"
 SESSION_KEYS = {"id", "created_at", "last_used_at", "ip", "user_agent", "current"}

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -17,9 +18,10 @@ from taskapi.auth import throttle
 from taskapi.auth.models import LoginFailure, SecurityEvent
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from tests.auth.conftest import AUTH, count
-from tests.conftest import PASSWORD, assert_error, register
+from tests.helpers.api import PASSWORD, assert_error, register
+from tests.helpers.auth import AUTH, count
 from tests.smtp import free_port
+from tests.test_maintenance import every_coin_heads, run_job
 
 LIMIT = 3
 POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
@@ -112,22 +114,35 @@ def test_the_wait_ends_when_the_oldest_counted_failure_is_15_minutes_old(app, cl
     assert attempt(client, password=PASSWORD).status_code == 200
 
 
-def test_failures_prune_every_address_past_15_minutes_now_and_then(app, client, user, monkeypatch):
-    fail(client, LIMIT - 1, email="someone.else@example.com")
+def age_every_failure(app):
     with app.app_context():
         db.session.execute(update(LoginFailure).values(created_at=utcnow() - timedelta(minutes=15, seconds=1)))
         db.session.commit()
-    monkeypatch.setattr(throttle, "PRUNE_CHANCE", 1.0)  # the ~1 % of failures that prune, made certain
+
+
+def test_the_login_failures_job_drops_every_address_past_15_minutes(app, client, user):
+    fail(client, LIMIT - 1, email="someone.else@example.com")
+    age_every_failure(app)
     fail(client, 1)
+    assert run_job(app, "login-failures") == f"{LIMIT - 1} failed login(s) older than 15 minutes dropped"
     assert count(app, LoginFailure) == 1
+
+
+def test_failed_logins_never_prune_other_addresses(app, client, user, monkeypatch):
+    fail(client, LIMIT - 1, email="someone.else@example.com")
+    age_every_failure(app)
+    every_coin_heads(monkeypatch)
+    for i in range(20):
+        fail(client, 1, email=f"guess{i}@example.com")
+    assert count(app, LoginFailure) == LIMIT - 1 + 20
 
 
 def test_throttled_logins_are_recorded_for_the_account(app, client, user):
     fail(client, LIMIT)
     attempt(client)
     with app.app_context():
-        recorded = [e.event for e in db.session.query(SecurityEvent).filter_by(user_id=user["user"]["id"])]
-    assert recorded.count("login_failed") == LIMIT and recorded.count("login_throttled") == 1
+        recorded = {e.event: e.count for e in db.session.query(SecurityEvent).filter_by(user_id=user["user"]["id"])}
+    assert (recorded["login_failed"], recorded["login_throttled"]) == (LIMIT, 1)
 
 
 def test_a_password_reset_clears_it(make_app, smtp, user):
@@ -140,6 +155,36 @@ def test_a_password_reset_clears_it(make_app, smtp, user):
     assert_throttled(attempt(client, password=PASSWORD))
     assert confirm(client, mailed_token(app, client, smtp), "a brand new password").status_code == 204
     assert attempt(client, password="a brand new password").status_code == 200
+
+
+def _pending_checks(app, email, how_many, age=timedelta(0)):
+    """Checks in flight for `email`, as other requests leave them while verifying a password."""
+    with app.app_context():
+        db.session.add_all(LoginFailure(address=_key(email), created_at=utcnow() - age, pending=True)
+                           for _ in range(how_many))
+        db.session.commit()
+
+
+def test_while_checks_in_flight_hold_every_place_a_login_waits_then_is_refused(app, client, user, monkeypatch):
+    monkeypatch.setattr(throttle, "PENDING_WAIT", 0.3)
+    _pending_checks(app, "ada@example.com", LIMIT)
+    started = time.monotonic()
+    assert assert_throttled(attempt(client, password=PASSWORD)) == 1
+    assert time.monotonic() - started >= 0.3
+    assert count(app, LoginFailure, LoginFailure.pending.is_(False)) == 0  # waiting counted nothing
+
+
+def test_a_check_left_pending_by_a_dead_request_counts_as_a_failure_after_a_minute(app, client, user):
+    fail(client, LIMIT - 1)
+    _pending_checks(app, "ada@example.com", 1, age=throttle.PENDING_TTL + timedelta(seconds=1))
+    assert_throttled(attempt(client, password=PASSWORD))
+
+
+def test_a_failure_is_counted_from_when_the_password_was_found_wrong(app, client, user):
+    fail(client, 1)
+    with app.app_context():
+        (row,) = db.session.query(LoginFailure).all()
+    assert row.pending is False and (utcnow() - row.created_at) < timedelta(seconds=5)
 
 
 def test_the_failure_store_holds_no_address(app, client, user):
@@ -223,23 +268,49 @@ def _key(email):
     return address_key(email)
 
 
-# Races (PostgreSQL)
+# Races (PostgreSQL), counted in the database and in Redis
 
 
-@pytest.mark.skipif(not POSTGRES, reason="races need PostgreSQL (TEST_DATABASE_URL)")
-def test_of_concurrent_wrong_guesses_exactly_the_limit_are_checked(app, user):
-    barrier = threading.Barrier(12)
-    statuses = []
+@pytest.fixture(params=["database", "redis"])
+def race_app(request, make_app):
+    """The app counting in the database or in Redis, on PostgreSQL (SQLite writes one at a time anyway)."""
+    if not POSTGRES:
+        pytest.skip("races need PostgreSQL (TEST_DATABASE_URL)")
+    if request.param == "redis" and not _redis_reachable():
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    return make_app(LOGIN_FAILURE_LIMIT=LIMIT, REDIS_URL=SHARED_REDIS if request.param == "redis" else None)
 
-    def guess(i):
+
+def at_once(app, passwords, email):
+    """One login per password, each from its own thread, client and client address, released together."""
+    barrier = threading.Barrier(len(passwords))
+
+    def send(i):
         client = app.test_client()
-        barrier.wait()
-        statuses.append(attempt(client, password=f"guess {i}", client_address=f"198.51.100.{i}").status_code)
+        barrier.wait(timeout=10)
+        return attempt(client, email, passwords[i], client_address=f"198.51.100.{i + 1}").status_code
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [401] * LIMIT + [429] * (12 - LIMIT), statuses
-    assert count(app, LoginFailure) == LIMIT
+    with ThreadPoolExecutor(len(passwords)) as pool:
+        return sorted(pool.map(send, range(len(passwords))))
+
+
+def test_of_concurrent_wrong_guesses_exactly_the_limit_are_checked(race_app, email):
+    register(race_app.test_client(), email=email)
+    statuses = at_once(race_app, [f"guess {i}" for i in range(12)], email)
+    assert statuses == [401] * LIMIT + [429] * (12 - LIMIT)
+    assert_throttled(attempt(race_app.test_client(), email, PASSWORD))
+
+
+@pytest.mark.parametrize("logins", [8, 12])
+def test_concurrent_logins_with_the_right_password_all_sign_in(race_app, email, logins):
+    register(race_app.test_client(), email=email)
+    assert at_once(race_app, [PASSWORD] * logins, email) == [200] * logins
+    assert count(race_app, LoginFailure) == 0
+    fail(race_app.test_client(), LIMIT - 1, email)  # none of them was counted as a failure
+    assert attempt(race_app.test_client(), email, PASSWORD).status_code == 200
+
+
+def test_right_logins_among_concurrent_guesses_are_never_refused_below_the_limit(race_app, email):
+    register(race_app.test_client(), email=email)
+    statuses = at_once(race_app, [PASSWORD] * 6 + ["a wrong guess"] * (LIMIT - 1), email)
+    assert statuses == [200] * 6 + [401] * (LIMIT - 1)

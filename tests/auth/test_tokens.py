@@ -6,8 +6,8 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
-from tests.auth.conftest import AUTH, OTHER_KEY, claims, login, me, sign
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.helpers.api import PASSWORD, assert_error, bearer, register
+from tests.helpers.auth import AUTH, OTHER_KEY, claims, login, me, sign
 
 
 def expired(payload):

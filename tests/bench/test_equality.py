@@ -9,7 +9,7 @@ from bench import equality
 from bench.client import Answer, bearer
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import register
+from tests.helpers.api import register
 
 TASK = {"id": 7, "title": "Write", "description": None, "status": "pending", "version": 1}
 

@@ -16,6 +16,7 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from taskapi.maintenance import JOBS
 from tests.e2e.helpers import AUTH, PASSWORD, TASKS, TIMEOUT, Client, assert_error, query, unique_email
 
 # Each test runs with the service on PostgreSQL directly, then through PgBouncer (transaction pooling).
@@ -215,6 +216,27 @@ def test_the_auth_rate_limit_is_shared_by_instances_through_redis(start_server, 
     other = instances[0].post(AUTH + "/login", json={**login, "email": unique_email()},
                               headers={"X-Forwarded-For": "10.255.255.254"})
     assert_error(other, 401, "invalid_credentials")
+
+
+def _last_successes(server):
+    """{job: when it last succeeded}, as the instance's /metrics reports it."""
+    response = requests.get(server.url + "/metrics", timeout=TIMEOUT)
+    return {sample.labels["job"]: sample.value for family in text_string_to_metric_families(response.text)
+            for sample in family.samples if sample.name == "taskapi_maintenance_last_success_timestamp_seconds"}
+
+
+def test_each_maintenance_job_runs_once_across_every_worker_of_both_instances(pair):
+    deadline = time.monotonic() + 60
+    while any(len(_last_successes(server)) < len(JOBS) for server in pair):  # four background threads race
+        assert time.monotonic() < deadline, [_last_successes(server) for server in pair]
+        time.sleep(0.5)
+    assert _last_successes(pair[0]) == _last_successes(pair[1])  # B reports the runs A did, and the other way
+    time.sleep(1)  # the log lines of the runs reach the test a moment after the metrics
+
+    def runs(job):
+        return sum(f"maintenance {job}: " in line for server in pair for line in server.lines)
+
+    assert {job: runs(job) for job in JOBS} == dict.fromkeys(JOBS, 1)
 
 
 def _route_count(server, route):

@@ -40,7 +40,8 @@ def test_paths_answer_with_and_without_trailing_slash(client):
         assert client.get(path).status_code == 200, path
 
 
-def test_metrics_count_requests_by_route_and_status(client):
+def test_metrics_count_requests_by_route_and_status(make_app):
+    client = make_app().test_client()  # an app of its own: its counts start at zero
     client.get("/health/live")
     client.get("/nope")
     text = client.get("/metrics").get_data(as_text=True)

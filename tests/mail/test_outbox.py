@@ -11,6 +11,7 @@ from taskapi.mail import outbox
 from taskapi.mail.models import Delivery, OutboxMessage
 from taskapi.models import utcnow
 from tests.smtp import mail_settings, text_of
+from tests.test_maintenance import every_coin_heads, run_job
 
 NOTE = "test_note"
 
@@ -204,12 +205,25 @@ def test_flask_mail_status_send_and_prune(app, smtp, runner):
     assert len(smtp.wait_for(1)) == 1
 
 
-def test_deliveries_prune_now_and_then(app, smtp, monkeypatch):
+def test_the_mail_outbox_job_drops_messages_delivered_over_a_week_ago(app, smtp):
     old_id, _ = put(app)
     deliver(app)
     make_old(app, old_id)
-    monkeypatch.setattr(outbox, "PRUNE_CHANCE", 1.0)  # the ~1 % of background runs that prune, made certain
     put(app)
     deliver(app)
+    put(app)
+    assert run_job(app, "mail-outbox") == "1 message(s) sent or given up over a week ago dropped"
     with app.app_context():
-        assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 0}
+        assert outbox.counts() == {"pending": 1, "sent": 1, "failed": 0}
+
+
+def test_deliveries_never_prune(app, smtp, monkeypatch):
+    old_id, _ = put(app)
+    deliver(app)
+    make_old(app, old_id)
+    every_coin_heads(monkeypatch)
+    for _ in range(10):
+        put(app)
+        assert deliver(app) == 1
+    with app.app_context():
+        assert outbox.counts() == {"pending": 0, "sent": 11, "failed": 0}

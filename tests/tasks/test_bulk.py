@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASK_FIELDS, TASKS, create, ids, parse_time, read, stored_tasks, tag_rows, trash
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASK_FIELDS, TASKS, create, ids, parse_time, read, stored_tasks, tag_rows, trash
 
 
 def bulk(client, auth, task_ids, changes):

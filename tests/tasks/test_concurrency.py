@@ -6,10 +6,12 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import update
 
 from taskapi.extensions import db
-from tests.conftest import assert_error
-from tests.tasks.conftest import CHANGES, TASKS, create, read, stored, task_count, task_url
+from taskapi.tasks.models import Task
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import CHANGES, TASKS, create, read, stored, task_count, task_url
 
 ROUNDS = 5
 
@@ -138,6 +140,33 @@ def test_concurrent_moves_never_share_a_position_and_none_is_lost(pg_app, client
     rows = [stored(pg_app, task["id"]) for task in tasks]
     assert len({row["position"] for row in rows}) == len(rows)
     assert [row["version"] for row in rows] == [1, 1, 2, 2, 2, 2, 1, 1]
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_concurrent_moves_into_a_crowded_gap_renumber_without_sharing_a_position(pg_app, client, auth, round_):
+    tasks = [create(client, auth, f"T{n}") for n in range(12)]  # the manual order is T11 … T0
+    first, second = tasks[6], tasks[5]
+    with pg_app.app_context():  # no key fits between T6 and T5 within 64 characters: each move renumbers
+        prefix = db.session.get(Task, first["id"]).position
+        for task, position in ((first, prefix + "1" * (64 - len(prefix))),
+                               (second, prefix + "1" * (63 - len(prefix)) + "2")):
+            db.session.execute(update(Task).where(Task.id == task["id"]).values(position=position))
+        db.session.commit()
+    movers = [tasks[0], tasks[1], tasks[10], tasks[11]]
+
+    def mover(task):
+        return lambda client_: client_.post(task_url(task["id"], "/move"), json={"after": first["id"]}, headers=auth)
+
+    responses = race(pg_app, *(mover(task) for task in movers))
+    assert [r.status_code for r in responses] == [200] * 4, [r.get_json() for r in responses]
+    order = [t["id"] for t in client.get(TASKS, query_string={"sort": "position"}, headers=auth).get_json()["items"]]
+    at = order.index(first["id"])
+    assert set(order[at + 1:at + 5]) == {task["id"] for task in movers} and order[at + 5] == second["id"]
+    rows = [stored(pg_app, task["id"]) for task in tasks]
+    assert len({row["position"] for row in rows}) == len(rows)
+    assert max(len(row["position"]) for row in rows) <= 64
+    assert sorted(rows, key=lambda row: row["position"].encode()) == sorted(rows, key=lambda row: order.index(
+        row["id"]))
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

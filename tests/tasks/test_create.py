@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import READ_ONLY, TASK_FIELDS, TASKS, create, parse_time, read, stored, task_count
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import READ_ONLY, TASK_FIELDS, TASKS, create, parse_time, read, stored, task_count
 
 
 def test_create_is_201_with_the_task_and_its_defaults(client, auth):

@@ -3,8 +3,9 @@
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, ids, page_of, read, task_url, trash
+from taskapi.tasks.cursors import LIST_SALT
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, ids, page_of, read, signed_cursor, task_url, trash
 from tests.tasks.test_list import DATA, SORTS, expected_order
 
 EVERY_SORT = SORTS + ["position"] + [f"-{key}" for key in SORTS + ["position"]]
@@ -171,3 +172,42 @@ def test_the_last_row_of_a_page_deleted_meanwhile_skips_nothing(client, auth, ta
     second = page_of(client, auth, cursor=first["next_cursor"], limit=5)
     order = [i for page in rest for i in ids(page["items"])]
     assert ids(second["items"]) == order[4:9]
+
+
+# A cursor signed with the service's key holds what the service wrote: anything else is refused all the same.
+MADE = {"filters": {"sort": "title"}, "offset": 2, "id": 1, "value": "Write report"}
+IMPOSSIBLE = {
+    "a column that is no sort": {**MADE, "filters": {"sort": "password_hash"}},
+    "no filters": {key: value for key, value in MADE.items() if key != "filters"},
+    "filters not an object": {**MADE, "filters": ["title"]},
+    "a filter of no kind": {**MADE, "filters": {"sort": "title", "status": ["lost"]}},
+    "an object as the value": {**MADE, "value": {"$gt": ""}},
+    "a list as the value": {**MADE, "value": ["a"]},
+    "no value": {key: value for key, value in MADE.items() if key != "value"},
+    "a null value outside due_at": {**MADE, "value": None},
+    "a number for a text sort": {**MADE, "value": 5},
+    "a text for the priority": {**MADE, "filters": {"sort": "-priority"}, "value": "high"},
+    "a priority out of range": {**MADE, "filters": {"sort": "priority"}, "value": 10**20},
+    "an id sort value past the column": {**MADE, "filters": {"sort": "id"}, "value": 10**20},
+    "a time that is no time": {**MADE, "filters": {"sort": "created_at"}, "value": "yesterday"},
+    "a time without an offset": {**MADE, "filters": {"sort": "due_at"}, "value": "2030-01-01T00:00:00"},
+    "a NUL in the value": {**MADE, "value": "a\x00"},
+    "an id as text": {**MADE, "id": "1"},
+    "an id past the column": {**MADE, "id": 2**63},
+    "no id": {key: value for key, value in MADE.items() if key != "id"},
+    "a negative offset": {**MADE, "offset": -1},
+    "an offset as a boolean": {**MADE, "offset": True},
+}
+
+
+def test_a_signed_cursor_as_the_service_makes_them_is_answered(app, client, user, auth, tasks):
+    cursor = signed_cursor(app, LIST_SALT, user["user"]["id"], MADE)
+    assert page_of(client, auth, cursor=cursor)["offset"] == 2
+
+
+@pytest.mark.parametrize("kind", IMPOSSIBLE)
+def test_a_signed_cursor_with_impossible_contents_is_422(app, client, user, auth, tasks, kind):
+    cursor = signed_cursor(app, LIST_SALT, user["user"]["id"], IMPOSSIBLE[kind])
+    response = client.get(TASKS, query_string={"cursor": cursor}, headers=auth)
+    body = assert_error(response, 422, "validation_error")
+    assert body["errors"] == {"query": {"cursor": body["errors"]["query"]["cursor"]}}

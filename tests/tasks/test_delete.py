@@ -1,7 +1,7 @@
 """DELETE /api/v1/tasks/{id}: 204, and the task leaves every live route for the trash; a stale If-Match keeps it."""
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, read, stored, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, read, stored, task_url
 
 
 def test_delete_is_204_with_empty_body(client, auth, task):

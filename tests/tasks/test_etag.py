@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, read, stored, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, read, stored, task_url
 
 
 def test_etag_is_the_same_while_the_version_is(client, auth, task):

@@ -7,8 +7,8 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from taskapi.models import utcnow
-from tests.conftest import assert_error
-from tests.tasks.conftest import CHANGES, TASKS, TRASH, create, ids, move, page_of, task_url, trash
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import CHANGES, TASKS, TRASH, create, ids, move, page_of, signed_cursor, task_url, trash
 
 FEED_SALT = "taskapi.tasks.feed-cursor"
 
@@ -245,3 +245,35 @@ def test_limit_bounds_are_accepted(client, auth, limit):
 
 def test_the_feed_needs_an_access_token(client):
     assert_error(client.get(CHANGES), 401, "token_missing")
+
+
+# A cursor signed with the service's key holds what the service wrote: anything else is refused all the same.
+MADE = {"seq": 0, "id": None, "issued": int(time.time())}
+IMPOSSIBLE = {
+    "a sequence as text": {**MADE, "seq": "5"},
+    "a sequence past the column": {**MADE, "seq": 2**63},
+    "a negative sequence": {**MADE, "seq": -1},
+    "an object as the sequence": {**MADE, "seq": {"$gt": 0}},
+    "a null sequence": {**MADE, "seq": None},
+    "no sequence": {"id": None, "issued": MADE["issued"]},
+    "an id as text": {**MADE, "id": "1"},
+    "an id past the column": {**MADE, "id": 2**31},
+    "no id": {"seq": 0, "issued": MADE["issued"]},
+    "issued past any date": {**MADE, "issued": 10**20},
+    "issued as text": {**MADE, "issued": "2030-01-01"},
+    "issued as a fraction": {**MADE, "issued": 1.5},
+    "issued null": {**MADE, "issued": None},
+}
+
+
+def test_a_signed_cursor_as_the_service_makes_them_is_answered(app, client, user, auth, task):
+    cursor = signed_cursor(app, FEED_SALT, user["user"]["id"], MADE)
+    assert ids(feed(client, auth, since=cursor)["changes"]) == [task["id"]]
+
+
+@pytest.mark.parametrize("kind", IMPOSSIBLE)
+def test_a_signed_cursor_with_impossible_contents_is_422(app, client, user, auth, task, kind):
+    cursor = signed_cursor(app, FEED_SALT, user["user"]["id"], IMPOSSIBLE[kind])
+    response = client.get(CHANGES, query_string={"since": cursor}, headers=auth)
+    body = assert_error(response, 422, "validation_error")
+    assert body["errors"] == {"query": {"since": body["errors"]["query"]["since"]}}

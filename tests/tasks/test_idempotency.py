@@ -8,8 +8,9 @@ from sqlalchemy import select, update
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks.models import IdempotentCreate
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, key_count, task_count, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, key_count, task_count, task_url
+from tests.test_maintenance import every_coin_heads, run_job
 
 
 def post(client, auth, body, key):
@@ -135,18 +136,27 @@ def test_key_younger_than_24_hours_still_replays(app, client, auth):
     assert task_count(app) == 1
 
 
-def test_prune_removes_only_expired_keys(app, client, auth, cli):
+def test_the_idempotency_keys_job_removes_only_expired_keys(app, client, auth):
     for key in ("old-1", "old-2", "fresh"):
         post(client, auth, {"title": key}, key)
     age_keys(app, 25, "old-1")
     age_keys(app, 25, "old-2")
     age_keys(app, 23, "fresh")
-    assert "Pruned 2 " in cli("idempotency-keys", "prune").output
+    assert run_job(app, "idempotency-keys") == "2 Idempotency-Key answer(s) older than 24 hours dropped"
     assert stored_keys(app) == ["fresh"]
     assert task_count(app) == 3
 
 
-def test_prune_with_nothing_expired_removes_nothing(app, client, auth, cli):
+def test_flask_idempotency_keys_prune_with_nothing_expired_removes_nothing(app, client, auth, cli):
     post(client, auth, {"title": "Pay rent"}, "key-1")
     assert "Pruned 0 " in cli("idempotency-keys", "prune").output
     assert stored_keys(app) == ["key-1"]
+
+
+def test_keyed_creates_never_prune(app, client, auth, monkeypatch):
+    post(client, auth, {"title": "Old"}, "old")
+    age_keys(app, 25, "old")
+    every_coin_heads(monkeypatch)
+    for n in range(30):
+        assert post(client, auth, {"title": f"New {n}"}, f"new-{n}").status_code == 201
+    assert "old" in stored_keys(app) and len(stored_keys(app)) == 31

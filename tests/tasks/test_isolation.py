@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, read, stored, task_count, task_url, without_request_id
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, read, stored, task_count, task_url, without_request_id
 
 # (method, path suffix, body) of every single-task route.
 ROUTES = [

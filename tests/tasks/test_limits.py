@@ -1,13 +1,19 @@
-"""MAX_TASKS_PER_USER: a cap on live tasks, counted without counting rows; `q` backed by trigram indexes."""
+"""MAX_TASKS_PER_USER: a cap on live and trashed tasks, counted without counting rows; `q` backed by trigram
+indexes."""
+
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from taskapi.auth.models import User
 from taskapi.extensions import db
+from taskapi.models import utcnow
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error, bearer, register
-from tests.tasks.conftest import TASKS, TRASH, create, task_count, task_url, trash
+from taskapi.tasks.trash import purge
+from tests.helpers.api import assert_error, bearer, register
+from tests.helpers.tasks import TASKS, TRASH, create, stored_tasks, task_count, task_url, trash
+from tests.tasks.test_concurrency import race
 
 CAP = 3
 
@@ -17,12 +23,11 @@ def app(make_app):
     return make_app(MAX_TASKS_PER_USER=CAP)
 
 
-def live_counts(app):
-    """(the kept count, the real count of live tasks) for every user."""
+def task_counts(app):
+    """(the kept count, the real count of tasks, live and trashed) for every user."""
     with app.app_context():
-        kept = dict(db.session.execute(select(User.id, User.live_task_count)).all())
-        real = dict(db.session.execute(select(Task.user_id, func.count()).where(Task.deleted_at.is_(None))
-                                       .group_by(Task.user_id)).all())
+        kept = dict(db.session.execute(select(User.id, User.task_count)).all())
+        real = dict(db.session.execute(select(Task.user_id, func.count()).group_by(Task.user_id)).all())
     return kept, {user_id: real.get(user_id, 0) for user_id in kept}
 
 
@@ -35,14 +40,45 @@ def test_creating_past_the_cap_is_409_and_stores_nothing(app, client, auth):
     assert task_count(app) == CAP
 
 
-def test_the_trash_does_not_count_but_a_restore_does(app, client, auth):
+def test_the_trash_counts_until_it_is_emptied(app, client, auth):
     tasks = [create(client, auth, f"Task {i}") for i in range(CAP)]
     trash(client, auth, tasks[0]["id"])
-    replacement = create(client, auth, "In its place")
-    assert_error(client.post(task_url(tasks[0]["id"], "/restore"), headers=auth), 409, "too_many_tasks")
-    assert client.get(TRASH, headers=auth).get_json()["total"] == 1  # still in the trash
-    trash(client, auth, replacement["id"])
-    assert client.post(task_url(tasks[0]["id"], "/restore"), headers=auth).status_code == 200
+    before = stored_tasks(app)
+    assert_error(client.post(TASKS, json={"title": "In its place"}, headers=auth), 409, "too_many_tasks")
+    assert stored_tasks(app) == before and task_counts(app)[0] == task_counts(app)[1]
+    assert client.post(task_url(tasks[0]["id"], "/restore"), headers=auth).status_code == 200  # it was counted
+    trash(client, auth, tasks[1]["id"])
+    assert client.delete(TRASH, headers=auth).status_code == 204
+    assert create(client, auth, "In its place")["title"] == "In its place"
+    kept, real = task_counts(app)
+    assert kept == real and sorted(real.values()) == [CAP]
+
+
+def test_a_purge_frees_room(app, client, auth):
+    tasks = [create(client, auth, f"Task {i}") for i in range(CAP)]
+    trash(client, auth, tasks[0]["id"])
+    assert_error(client.post(TASKS, json={"title": "One too many"}, headers=auth), 409, "too_many_tasks")
+    with app.app_context():
+        db.session.execute(update(Task).where(Task.id == tasks[0]["id"])
+                           .values(deleted_at=utcnow() - timedelta(days=app.config["TRASH_DAYS"] + 1)))
+        db.session.commit()
+        assert purge()[0] == 1
+    assert create(client, auth, "Room again")["title"] == "Room again"
+    kept, real = task_counts(app)
+    assert kept == real
+
+
+def test_deleting_everything_and_creating_again_is_bounded(app, client, auth):
+    """The trash is no way round the cap: a round of creates and deletes stops at the cap."""
+    made = 0
+    for _ in range(2 * CAP):
+        response = client.post(TASKS, json={"title": "Again"}, headers=auth)
+        if response.status_code != 201:
+            assert_error(response, 409, "too_many_tasks")
+            break
+        made += 1
+        trash(client, auth, response.get_json()["id"])
+    assert made == CAP and task_count(app) == CAP
 
 
 def test_each_user_has_their_own_cap(app, client, auth, other):
@@ -65,16 +101,45 @@ def test_the_kept_count_follows_every_way_a_task_comes_and_goes(make_app, runner
     client = app.test_client()
     auth = bearer(register(client)["access_token"])
     tasks = [create(client, auth, f"Task {i}", status="completed" if i % 2 else "pending") for i in range(8)]
-    trash(client, auth, tasks[0]["id"])
-    client.post(task_url(tasks[0]["id"], "/restore"), headers=auth)
-    trash(client, auth, tasks[2]["id"])
-    assert client.post(f"{TASKS}/clear-completed", headers=auth).get_json() == {"deleted": 4}
-    client.delete(TRASH, headers=auth)
-    with app.app_context():
-        runner.invoke(args=["seed"])
-        runner.invoke(args=["seed", "--reset"])
-    kept, real = live_counts(app)
-    assert kept == real and sorted(real.values()) == [3, 25]  # Ada's three left; the demo user's 25
+    steps = [
+        lambda: trash(client, auth, tasks[0]["id"]),
+        lambda: client.post(task_url(tasks[0]["id"], "/restore"), headers=auth),
+        lambda: trash(client, auth, tasks[2]["id"]),
+        lambda: client.post(f"{TASKS}/clear-completed", headers=auth),
+        lambda: client.delete(TRASH, headers=auth),
+        lambda: trash(client, auth, tasks[4]["id"]),
+        lambda: runner.invoke(args=["seed"]),
+        lambda: runner.invoke(args=["seed", "--reset"]),
+    ]
+    for step in steps:
+        with app.app_context():
+            step()
+        kept, real = task_counts(app)
+        assert kept == real
+    assert sorted(real.values()) == [3, 25]  # Ada's two live tasks and one in the trash; the demo user's 25
+
+
+def test_concurrent_creates_fill_the_cap_exactly_counting_the_trash(app, client, auth):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("races need PostgreSQL (TEST_DATABASE_URL)")
+    for round_ in range(3):
+        tasks = [create(client, auth, f"Round {round_} {i}") for i in range(CAP - 1)]
+        trash(client, auth, tasks[0]["id"])  # room for one more: the trashed one still counts
+
+        def creator(n):
+            return lambda client_: client_.post(TASKS, json={"title": f"New {n}"}, headers=auth)
+
+        responses = race(app, *(creator(n) for n in range(4)))
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+        assert task_count(app) == CAP and task_counts(app)[0] == task_counts(app)[1]
+        emptied = race(app, *(creator(n) for n in range(2)),
+                       lambda client_: client_.delete(TRASH, headers=auth))  # frees one, racing the creates
+        created = sum(r.status_code == 201 for r in emptied[:2])
+        assert emptied[2].status_code == 204 and created <= 1
+        assert task_counts(app)[0] == task_counts(app)[1] and task_count(app) == CAP - 1 + created
+        for task in client.get(TASKS, headers=auth).get_json()["items"]:
+            trash(client, auth, task["id"])
+        client.delete(TRASH, headers=auth)
 
 
 def test_the_cap_is_read_from_the_environment():

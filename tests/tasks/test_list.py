@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import TASKS, create, parse_time, read, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import TASKS, create, parse_time, read, task_url
 
 # Created in this order, so created_at (and id) follow it. Titles are compared by code point, as the test
 # databases (SQLite, PostgreSQL with C.UTF-8 collation) do.

@@ -7,8 +7,8 @@ from sqlalchemy import JSON, inspect, text
 
 from taskapi.auth.passwords import hash_password
 from taskapi.extensions import db
-from tests.conftest import PASSWORD, bearer
-from tests.tasks.conftest import CHANGES, TASKS, TRASH, ids, page_of
+from tests.helpers.api import PASSWORD, bearer
+from tests.helpers.tasks import CHANGES, TASKS, TRASH, ids, page_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # (user, title, created_at offset in hours): two tasks of Ada share a created_at (ids break the tie).

@@ -1,12 +1,15 @@
 """Manual order: new tasks first, POST /api/v1/tasks/{id}/move, sort=position, and the rare rebalance."""
 
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
-from tests.conftest import assert_error
-from tests.tasks.conftest import (
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import (
+    CHANGES,
     TASKS,
     create,
     ids,
@@ -115,6 +118,19 @@ def test_trashed_tasks_keep_their_place_and_are_skipped(client, auth, four):
     assert manual_order(client, auth) == [c["id"], b["id"], d["id"], a["id"]]
 
 
+def test_a_restore_whose_key_was_given_again_comes_back_right_after_the_task_on_it(app, client, auth, four):
+    a, b, c, d = four  # D, C, B, A
+    trash(client, auth, c["id"])
+    moved = move(client, auth, a["id"], d["id"]).get_json()  # into the gap C left: the trash has no say
+    assert moved["position"] == stored(app, c["id"])["position"]
+    restored = client.post(task_url(c["id"], "/restore"), headers=auth)
+    assert restored.status_code == 200
+    assert restored.get_json()["version"] == c["version"] + 1
+    assert manual_order(client, auth) == [d["id"], a["id"], c["id"], b["id"]]
+    assert restored.get_json() == read(client, auth, c["id"]).get_json()
+    assert len({stored(app, task["id"])["position"] for task in four}) == 4
+
+
 def test_matching_if_match_is_200_and_stale_is_412_changing_nothing(app, client, auth, four):
     task = four[0]
     etag = read(client, auth, task["id"]).headers["ETag"]
@@ -160,38 +176,121 @@ def test_moving_a_trashed_missing_or_foreign_task_is_404(app, client, auth, othe
 
 
 def _crowd(app, first, second):
-    """Put two tasks next to each other on 64-character positions: no key fits between them within 64."""
+    """Put two neighbouring tasks on 64-character positions (from the first's key): no key fits between them
+    within 64."""
     with app.app_context():
-        for task_id, position in ((first, "a0" + "1" * 62), (second, "a0" + "1" * 61 + "2")):
+        prefix = db.session.get(Task, first).position
+        for task_id, position in ((first, prefix + "1" * (64 - len(prefix))),
+                                  (second, prefix + "1" * (63 - len(prefix)) + "2")):
             db.session.execute(update(Task).where(Task.id == task_id).values(position=position))
         db.session.commit()
 
 
-def test_a_key_too_long_rewrites_the_users_positions_evenly(app, client, auth, other, four):
-    a, b, c, d = four
+def _rewritten(before, after, moved_id):
+    """Ids of the tasks other than the one moved whose row a move changed."""
+    return {task_id for task_id in after if task_id != moved_id and after[task_id] != before[task_id]}
+
+
+def _assert_renumbered(before, after, moved_id, mine, trashed):
+    """A crowded move: every task rewritten got a new position, version + 1 and the move's change, and
+    nothing else; the trash and other users' tasks were not touched; positions stay unique and short."""
+    seq = after[moved_id]["change_seq"]
+    for task_id in _rewritten(before, after, moved_id):
+        old, new = before[task_id], after[task_id]
+        assert new["version"] == old["version"] + 1 and new["change_seq"] == seq
+        assert new["position"] != old["position"]
+        assert {k: v for k, v in new.items() if k not in ("position", "version", "change_seq")} == {
+            k: v for k, v in old.items() if k not in ("position", "version", "change_seq")}
+    assert not _rewritten(before, after, moved_id) & (set(trashed) | (set(after) - set(mine)))
+    live = [after[task_id]["position"] for task_id in mine if task_id not in trashed]
+    assert len(set(live)) == len(live) and max(map(len, live)) <= 64
+
+
+# A crowded move rewrites at most this many other rows, however many tasks the user has.
+FEW = 6
+
+
+@pytest.fixture
+def forty(client, auth):
+    """Forty tasks T0…T39: the manual order is T39 … T0."""
+    return [create(client, auth, f"T{n}") for n in range(40)]
+
+
+def test_moving_two_tasks_in_turn_after_one_renumbers_only_a_few_neighbours_not_the_trash(
+        app, client, auth, other, forty):
     theirs = create(client, other, "Bob's")
-    trash(client, auth, b["id"])
-    _crowd(app, c["id"], b["id"])  # order: D, C, B (trashed), A
-    before = stored_tasks(app)
-    moved = move(client, auth, a["id"], c["id"])
-    assert moved.status_code == 200, moved.get_json()
-    after = stored_tasks(app)
-    assert manual_order(client, auth) == [d["id"], c["id"], a["id"]]
-    mine = [d["id"], c["id"], b["id"], a["id"]]
-    assert all(len(after[task_id]["position"]) <= 64 for task_id in mine)
-    assert len({after[task_id]["position"] for task_id in mine}) == 4
-    assert sorted(mine, key=lambda task_id: after[task_id]["position"].encode()) == [d["id"], c["id"], a["id"],
-                                                                                    b["id"]]
-    seq = after[a["id"]]["change_seq"]
-    for task_id in mine:  # each rewritten task: a new version and the move's change
-        if after[task_id]["position"] != before[task_id]["position"]:
-            assert after[task_id]["version"] == before[task_id]["version"] + 1
-            assert after[task_id]["change_seq"] == seq
-    assert after[c["id"]]["version"] == before[c["id"]]["version"] + 1
-    assert after[b["id"]]["deleted_at"] is not None  # still in the trash
+    anchor, pair = forty[20], (forty[30], forty[10])
+    trashed = [forty[21], forty[19], forty[5]]  # right before and after the anchor, and far away
+    for task in trashed:
+        trash(client, auth, task["id"])
+    mine = [task["id"] for task in forty]
+    for step in range(2000):  # the penetration test's pattern: the key grows until it would pass 64
+        task = pair[step % 2]
+        before = stored_tasks(app)
+        assert move(client, auth, task["id"], anchor["id"]).status_code == 200
+        after = stored_tasks(app)
+        if _rewritten(before, after, task["id"]):
+            break
+    else:
+        raise AssertionError("no move ever rewrote another task")
+    assert 0 < len(_rewritten(before, after, task["id"])) <= FEW
+    _assert_renumbered(before, after, task["id"], mine, [t["id"] for t in trashed])
     assert after[theirs["id"]] == before[theirs["id"]]
-    answer = moved.get_json()
-    assert (answer["position"], answer["version"]) == (after[a["id"]]["position"], after[a["id"]]["version"])
+    expected = [t["id"] for t in reversed(forty) if t not in trashed and t not in pair]
+    at = expected.index(anchor["id"]) + 1
+    expected[at:at] = [task["id"], pair[(step + 1) % 2]["id"]]  # the last one moved is next to the anchor
+    assert manual_order(client, auth) == expected
+
+
+def test_a_crowded_gap_renumbers_a_window_around_it_and_the_feed_shows_each_rewritten_task(
+        app, client, auth, forty):
+    first, second, moved = forty[20], forty[19], forty[0]  # T20, T19 neighbours; T0 last
+    _crowd(app, first["id"], second["id"])
+    cursor = page_of(client, auth, CHANGES, limit=1000)["cursor"]
+    before = stored_tasks(app)
+    answer = move(client, auth, moved["id"], first["id"])
+    assert answer.status_code == 200, answer.get_json()
+    after = stored_tasks(app)
+    rewritten = _rewritten(before, after, moved["id"])
+    assert 0 < len(rewritten) <= FEW
+    _assert_renumbered(before, after, moved["id"], [t["id"] for t in forty], [])
+    order = manual_order(client, auth)
+    assert order[order.index(first["id"]) + 1:order.index(first["id"]) + 3] == [moved["id"], second["id"]]
+    assert sorted(order, key=lambda task_id: after[task_id]["position"].encode()) == order
+    feed = page_of(client, auth, CHANGES, since=cursor)
+    assert {task["id"]: (task["position"], task["version"]) for task in feed["changes"]} == {
+        task_id: (after[task_id]["position"], after[task_id]["version"]) for task_id in rewritten | {moved["id"]}}
+    assert (answer.get_json()["position"], answer.get_json()["version"]) == (
+        after[moved["id"]]["position"], after[moved["id"]]["version"])
+
+
+@contextmanager
+def task_rows_written(app):
+    """How many task rows the UPDATEs of tasks sent while the block runs changed (by the driver's rowcount,
+    an executemany's summed), and how many statements were sent in all."""
+    counts = {"rows": 0, "statements": 0}
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        counts["statements"] += 1
+        if statement.lstrip().upper().startswith("UPDATE TASKS"):
+            counts["rows"] += cursor.rowcount
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield counts
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+
+def test_a_crowded_move_writes_a_bounded_number_of_rows(app, client, auth, forty):
+    first, second = forty[20], forty[19]
+    _crowd(app, first["id"], second["id"])
+    with task_rows_written(app) as counts:
+        assert move(client, auth, forty[0]["id"], first["id"]).status_code == 200
+    # Each rewritten row: once stepping aside, once on its new key; the moved task besides.
+    assert counts["rows"] <= 2 * (FEW + 1) + 1 and counts["statements"] <= 16, counts
 
 
 def test_after_a_rebalance_the_rewritten_tasks_answer_their_new_version(app, client, auth, four):
@@ -202,6 +301,17 @@ def test_after_a_rebalance_the_rewritten_tasks_answer_their_new_version(app, cli
         row = stored(app, task["id"])
         body = read(client, auth, task["id"]).get_json()
         assert (body["position"], body["version"]) == (row["position"], row["version"])
+
+
+def test_the_trash_has_no_say_in_the_order_a_move_gives(app, client, auth, four):
+    a, b, c, d = four  # D, C, B, A
+    _crowd(app, c["id"], b["id"])
+    trash(client, auth, b["id"])  # the crowded neighbour is in the trash: the gap after C is wide open
+    before = stored_tasks(app)
+    assert move(client, auth, a["id"], c["id"]).status_code == 200
+    after = stored_tasks(app)
+    assert _rewritten(before, after, a["id"]) == set()
+    assert manual_order(client, auth) == [d["id"], c["id"], a["id"]]
 
 
 def test_sort_by_position_pages_by_offset(client, auth, four):

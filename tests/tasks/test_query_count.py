@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from taskapi.extensions import db
-from tests.tasks.conftest import CHANGES, TAGS, TASKS, TRASH, create, move, task_url
+from tests.helpers.tasks import CHANGES, TAGS, TASKS, TRASH, create, move, task_url
 
 LIST_MAX = 2  # token validity (user + revocation in one SELECT), then the page with its total
 SINGLE_TASK_MAX = 3  # token validity and the task

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import read, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import read, task_url
 
 
 def test_read_is_200_with_the_task_and_etag(client, auth, task):

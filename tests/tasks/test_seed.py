@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from taskapi.auth.models import User
 from taskapi.extensions import db
-from tests.conftest import bearer
-from tests.tasks.conftest import TASKS, create, ids, page_of, read, stored_tasks, task_url, tombstones
+from tests.helpers.api import bearer
+from tests.helpers.tasks import TASKS, create, ids, page_of, read, stored_tasks, task_url, tombstones
 
 
 def seed(cli):

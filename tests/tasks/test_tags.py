@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import (
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import (
     TAGS,
     TASKS,
     create,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.tasks.conftest import create, parse_time, read, stored, task_url
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import create, parse_time, read, stored, task_url
 
 
 def toggle(client, auth, task_id, **headers):

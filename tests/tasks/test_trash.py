@@ -1,4 +1,4 @@
-"""The trash: its list, restore, emptying, clear-completed, and the purge after TRASH_DAYS."""
+"""The trash: its list, restore, emptying, clear-completed, and the trash job's purge after TRASH_DAYS."""
 
 from datetime import timedelta
 
@@ -7,10 +7,9 @@ from sqlalchemy import update
 
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from taskapi.tasks import trash as trash_rules
 from taskapi.tasks.models import Task, TaskTombstone
-from tests.conftest import assert_error
-from tests.tasks.conftest import (
+from tests.helpers.api import assert_error
+from tests.helpers.tasks import (
     TASK_FIELDS,
     TASKS,
     TRASH,
@@ -26,6 +25,7 @@ from tests.tasks.conftest import (
     tombstones,
     trash,
 )
+from tests.test_maintenance import every_coin_heads, run_job
 
 
 def restore(client, auth, task_id):
@@ -194,48 +194,51 @@ def _age_tombstones(app, days):
         db.session.commit()
 
 
-def test_purge_deletes_what_was_trashed_over_trash_days_ago(app, client, auth, other, cli, trashed):
+def test_the_trash_job_deletes_what_was_trashed_over_trash_days_ago(app, client, auth, other, trashed):
     theirs = create(client, other, "Bob's")
     trash(client, other, theirs["id"])
     _age_trash(app, 31, trashed[0]["id"], theirs["id"])
     _age_trash(app, 29, trashed[1]["id"])
     before = stored_tasks(app)
-    assert "Purged 2 task(s)" in cli("tasks", "purge").output
+    assert run_job(app, "trash").startswith("2 task(s) deleted from the trash for good")
     assert set(stored_tasks(app)) == set(before) - {trashed[0]["id"], theirs["id"]}
     assert tombstones(app) == {task_id: before[task_id]["change_seq"] for task_id in (trashed[0]["id"], theirs["id"])}
     assert ids(page_of(client, auth, TRASH)["items"]) == [trashed[2]["id"], trashed[1]["id"]]
 
 
-def test_purge_follows_trash_days(make_app, client, auth, trashed):
+def test_the_trash_job_follows_trash_days(make_app, client, auth, trashed):
     _age_trash(client.application, 3, trashed[0]["id"])
     app = make_app(TRASH_DAYS=2)
-    with app.app_context():
-        assert app.test_cli_runner().invoke(args=["tasks", "purge"]).exit_code == 0
+    run_job(app, "trash")
     assert trashed[0]["id"] in tombstones(app)
 
 
-def test_purge_drops_tombstones_older_than_the_feed_keeps(app, client, auth, cli, trashed):
+def test_the_trash_job_drops_tombstones_older_than_the_feed_keeps(app, client, auth, trashed):
     client.delete(TRASH, headers=auth)
     _age_tombstones(app, 40)
     trash(client, auth, create(client, auth, "Fresh")["id"])
     client.delete(TRASH, headers=auth)
-    output = cli("tasks", "purge").output
-    assert "and 3 tombstone(s)" in output
+    assert run_job(app, "trash").endswith(", 3 feed tombstone(s) dropped")
     assert len(tombstones(app)) == 1
 
 
-def test_purge_with_nothing_to_do(app, client, auth, cli, trashed):
+def test_flask_tasks_purge_with_nothing_to_do(app, client, auth, cli, trashed):
     before = stored_tasks(app)
     assert "Purged 0 task(s) from the trash and 0 tombstone(s)" in cli("tasks", "purge").output
     assert stored_tasks(app) == before
 
 
-def test_deletes_purge_now_and_then(app, client, auth, trashed, monkeypatch):
-    _age_trash(app, 31, trashed[0]["id"])
-    monkeypatch.setattr(trash_rules, "PURGE_CHANCE", 1.0)  # the ~1 % of deletes that purge, made certain
-    trash(client, auth, create(client, auth, "Now")["id"])
-    assert trashed[0]["id"] not in stored_tasks(app)
-    assert trashed[0]["id"] in tombstones(app)
+def test_deletes_never_purge(app, client, auth, trashed, monkeypatch):
+    client.delete(TRASH, headers=auth)  # the three trashed tasks become tombstones
+    _age_tombstones(app, 40)
+    old = create(client, auth, "Old")
+    trash(client, auth, old["id"])
+    _age_trash(app, 31, old["id"])
+    every_coin_heads(monkeypatch)
+    for n in range(30):
+        trash(client, auth, create(client, auth, f"Now {n}")["id"])
+    assert old["id"] in stored_tasks(app) and old["id"] not in tombstones(app)
+    assert len(tombstones(app)) == 3
 
 
 def test_a_task_purged_meanwhile_cannot_be_restored(app, client, auth, cli, trashed):

@@ -1,11 +1,12 @@
 """Helpers of the accounts tests: requests, token claims, hand-signed tokens, rows in the database."""
 
 import jwt as pyjwt
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from taskapi.auth import tokens
 from taskapi.auth.models import RevokedToken, User
 from taskapi.extensions import db
-from tests.conftest import PASSWORD, bearer
+from tests.helpers.api import PASSWORD, bearer
 
 AUTH = "/api/v1/auth"
 OTHER_KEY = "another-secret-that-is-long-enough-for-hs256"
@@ -54,3 +55,20 @@ def stored_user(app, email="ada@example.com"):
 
 def revocations(app):
     return count(app, RevokedToken)
+
+
+def app_losing_users(monkeypatch, make_app):
+    """An app, and the set of user ids whose row another request deletes the moment this one has
+    authenticated them: a concurrent deletion, at a moment fixed rather than left to chance."""
+    doomed = set()
+    authenticate = tokens.lookup_user
+
+    def authenticate_then_lose(jwt_header, jwt_payload):
+        user = authenticate(jwt_header, jwt_payload)
+        if user is not None and user.id in doomed:
+            with db.engine.begin() as connection:  # its own transaction, as another request's
+                connection.execute(delete(User).where(User.id == user.id))
+        return user
+
+    monkeypatch.setattr(tokens, "lookup_user", authenticate_then_lose)  # read when the app is built
+    return make_app(), doomed

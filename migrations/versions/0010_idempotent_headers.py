@@ -1,7 +1,7 @@
 """Idempotent creates keep their answer's headers, so a replay is the first answer whole.
 
-Revision ID: 0006_idempotent_headers
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 
 Answers stored before this revision get the headers a create answered with then: its ETag, its
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_idempotent_headers'
-down_revision = '0005'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,40 @@
+"""The private library members taskapi.compat relies on are still there, as they were read, in the versions read."""
+
+import inspect
+from importlib.metadata import version
+
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from packaging.specifiers import SpecifierSet
+
+from taskapi import compat
+
+# The releases each private member was read in: a new one is read again (and this range moved) before use.
+CHECKED = {"flask-jwt-extended": SpecifierSet(">=4.7.4,<4.8"), "Flask-Limiter": SpecifierSet(">=4.1.1,<4.2")}
+
+
+def _parameters(func):
+    return [(p.name, p.default) for p in inspect.signature(func).parameters.values()]
+
+
+def test_the_libraries_are_the_releases_their_private_members_were_read_in():
+    assert {name: version(name) in checked for name, checked in CHECKED.items()} == dict.fromkeys(CHECKED, True)
+
+
+def test_the_jwt_decode_overridden_is_the_one_the_extension_calls_with_the_same_signature():
+    expected = [("self", inspect.Parameter.empty), ("encoded_token", inspect.Parameter.empty),
+                ("csrf_value", None), ("allow_expired", False)]
+    assert _parameters(JWTManager._decode_jwt_from_config) == expected
+    assert _parameters(compat.JWTManager._decode_jwt_from_config) == expected
+    # How a request's token reaches it (tests/test_jwtmanager.py counts the decodes).
+    import flask_jwt_extended.utils
+
+    assert "._decode_jwt_from_config(" in inspect.getsource(flask_jwt_extended.utils.decode_token)
+
+
+def test_the_limiter_hook_dropped_is_the_one_init_app_installs(app):
+    assert _parameters(Limiter._check_request_limit) == [
+        ("self", inspect.Parameter.empty), ("callable_name", None), ("in_middleware", True)]
+    assert "app.before_request(self._check_request_limit)" in inspect.getsource(Limiter.init_app)
+    hooks = app.before_request_funcs[None]
+    assert [hook for hook in hooks if getattr(hook, "__self__", None).__class__ is Limiter] == []
