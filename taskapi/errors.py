@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from taskapi import metrics
+from taskapi import exceptions, metrics
 from taskapi.requestid import request_id
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,34 @@ def api_error_response(error):
     return response
 
 
+def _domain_error(exc):
+    """The envelope's words for what a service refused (taskapi.exceptions): the one place they meet HTTP."""
+    message = exc.message
+    if isinstance(exc, exceptions.NotFoundError):
+        return ApiError(404, message=message)
+    if isinstance(exc, exceptions.VersionMismatchError):
+        return ApiError(412, message=message)
+    if isinstance(exc, exceptions.LimitReachedError):
+        return ApiError(409, exc.reason, message)
+    if isinstance(exc, exceptions.IdempotencyConflictError):
+        return ApiError(409, "idempotency_conflict", message)
+    if isinstance(exc, exceptions.InvalidFieldError):
+        return ApiError(422, message=VALIDATION_MESSAGES["json"], errors={"json": {exc.field: [message]}})
+    if isinstance(exc, exceptions.InvalidParameterError):
+        return ApiError(422, message=VALIDATION_MESSAGES["query"], errors={"query": {exc.parameter: [message]}})
+    if isinstance(exc, exceptions.ExpiredError):
+        return ApiError(410, "cursor_expired", message)
+    if isinstance(exc, exceptions.AccountGoneError):
+        # As a token naming a deleted account: the request authenticated, but its user is no more.
+        return ApiError(401, "token_invalid", "The token is not valid.",
+                        headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
+    return ApiError(500)
+
+
+def handle_domain_error(exc):
+    return api_error_response(_domain_error(exc))
+
+
 def _flatten(messages):
     """Nested marshmallow messages (list items, nested schemas) → one list of strings."""
     if isinstance(messages, dict):
@@ -178,6 +206,7 @@ def handle_unexpected(exc):
 
 def init_app(app):
     app.register_error_handler(ApiError, api_error_response)
+    app.register_error_handler(exceptions.DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_unavailable)
     app.register_error_handler(PoolTimeout, handle_database_unavailable)

@@ -187,7 +187,8 @@ def test_query_arrays_have_typed_items(spec):
 
 
 def _codes_in_the_source():
-    """Every code the package raises: defaults, ApiError(status, "code" | *REASON), token_error("code")."""
+    """Every code the package raises: defaults, ApiError(status, "code" | *REASON), token_error("code"), and
+    the domain's LimitReachedError("code", …)."""
     codes = {code for code, _ in DEFAULTS.values()}
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
@@ -203,7 +204,8 @@ def _codes_in_the_source():
                     codes.add(reasons[code.value.id])
                 elif isinstance(code, ast.Constant) and code.value is not None:
                     codes.add(code.value)
-            elif name in ("token_error", "_token_error") and isinstance(call.args[0], ast.Constant):
+            elif name in ("token_error", "_token_error", "LimitReachedError") and isinstance(call.args[0],
+                                                                                              ast.Constant):
                 codes.add(call.args[0].value)
             if name == "ApiError":
                 codes.update(keyword.value.value for keyword in call.keywords

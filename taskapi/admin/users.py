@@ -7,7 +7,7 @@ from taskapi.auth.models import Role, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import contains_pattern
-from taskapi.tasks.service import owned_tasks
+from taskapi.tasks.queries import owned_tasks
 
 MAX_ID = 2**31 - 1
 # Each user's live tasks, counted through the one owned-tasks helper (correlated to the users row).

@@ -37,7 +37,7 @@ class User(Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.user, server_default=Role.user)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The user's task change sequence (taskapi.tasks.service.next_change): bumped first by every
+    # The user's task change sequence (taskapi.tasks.commands.next_change): bumped first by every
     # transaction that writes their tasks, so this row is also the lock that orders those writes.
     task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # How many tasks the user has, live and in the trash, kept with task_seq under the same lock:

@@ -1,6 +1,7 @@
 """Tasks: the signed-in user's to-dos, with ETags, idempotent creates, tags, manual order, trash and sync."""
 
-from taskapi.tasks import cli
+from taskapi.auth import export
+from taskapi.tasks import cli, queries
 from taskapi.tasks.routes import blp, tags_blp
 
 
@@ -10,3 +11,4 @@ def init_app(app, api):
     app.cli.add_command(cli.seed)
     app.cli.add_command(cli.idempotency_keys)
     app.cli.add_command(cli.tasks)
+    export.add_section(app, "tasks", queries.every_task)

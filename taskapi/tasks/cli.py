@@ -12,7 +12,7 @@ from taskapi.auth.passwords import hash_password
 from taskapi.errors import ApiError
 from taskapi.extensions import db
 from taskapi.models import utcnow
-from taskapi.tasks import idempotency, positions, service, trash
+from taskapi.tasks import commands, idempotency, positions, queries, trash
 from taskapi.tasks.models import Priority, Status
 
 DEMO_EMAIL = "demo@example.com"
@@ -60,8 +60,8 @@ def _add_demo_tasks(user, seq):
     ordered = sorted(fields, key=lambda task: (MANUAL_ORDER[task["status"]], task["title"]))
     keys = dict(zip((task["title"] for task in ordered), positions.evenly(len(ordered)), strict=True))
     for task in fields:
-        service.new_task(user, task, seq, keys[task["title"]])
-    service.adjust_task_count(user, len(fields))
+        commands.new_task(user, task, seq, keys[task["title"]])
+    commands.adjust_task_count(user, len(fields))
 
 
 def _demo_user(reset):
@@ -87,8 +87,8 @@ def seed(reset, force):
     if current_app.config["TASKAPI_ENV"] == "production" and not force:
         raise click.ClickException("refusing to seed demo data with TASKAPI_ENV=production (add --force to do it)")
     user, created = _demo_user(reset)
-    seq = service.next_change(user)  # under the lock: two seeds at once add the tasks once
-    has_tasks = db.session.execute(select(service.owned_tasks(user, service.EVERY).exists())).scalar()
+    seq = commands.next_change(user)  # under the lock: two seeds at once add the tasks once
+    has_tasks = db.session.execute(select(queries.owned_tasks(user, queries.EVERY).exists())).scalar()
     if reset and has_tasks:
         trash.delete_all_for_good(user, seq)
     if reset or not has_tasks:

@@ -4,7 +4,7 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from marshmallow import ValidationError
 
-from taskapi.errors import VALIDATION_MESSAGES, ApiError
+from taskapi.exceptions import InvalidParameterError
 
 LIST_SALT = "taskapi.tasks.list-cursor"
 FEED_SALT = "taskapi.tasks.feed-cursor"
@@ -15,8 +15,8 @@ def _serializer(salt):
 
 
 def invalid(parameter, message="Not a valid cursor."):
-    """422 naming the query parameter that carried a cursor."""
-    return ApiError(422, message=VALIDATION_MESSAGES["query"], errors={"query": {parameter: [message]}})
+    """The refusal naming the query parameter that carried a cursor."""
+    return InvalidParameterError(parameter, message)
 
 
 def dump(salt, user, payload):

@@ -7,13 +7,13 @@ from sqlalchemy import select, true, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from taskapi.auth.models import User
-from taskapi.errors import ApiError
+from taskapi.exceptions import ExpiredError
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import cursors
 from taskapi.tasks.models import Task, TaskTombstone
+from taskapi.tasks.queries import EVERY, LIVE, owned_tasks, owned_tombstones
 from taskapi.tasks.schemas import FeedCursorSchema
-from taskapi.tasks.service import EVERY, LIVE, owned_tasks, owned_tombstones
 
 FEED_CURSOR_SCHEMA = FeedCursorSchema()
 
@@ -23,7 +23,7 @@ def _since(user, since, now):
     state = cursors.load(cursors.FEED_SALT, FEED_CURSOR_SCHEMA, user, since, "since")
     issued = datetime.fromtimestamp(state["issued"], UTC)
     if issued < now - timedelta(days=current_app.config["SYNC_RETENTION_DAYS"]):
-        raise ApiError(410, "cursor_expired", "The cursor is too old; sync again from the start (without since).")
+        raise ExpiredError("The cursor is too old; sync again from the start (without since).")
     return state["seq"], state["id"]
 
 

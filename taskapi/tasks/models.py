@@ -101,7 +101,7 @@ class Task(Model):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     position: Mapped[str] = mapped_column(POSITION_TYPE)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The user's task_seq of this task's last change (taskapi.tasks.service.next_change).
+    # The user's task_seq of this task's last change (taskapi.tasks.commands.next_change).
     change_seq: Mapped[int] = mapped_column(BigInteger)
 
     # Every UPDATE says "WHERE version = <read version>" and bumps it: a lost update
@@ -148,4 +148,6 @@ class IdempotentCreate(Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
+    # The answer's headers as a JSON object (ETag, Location, Content-Type): replayed with the body.
+    response_headers: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,10 +1,15 @@
-"""Manual order keys: fractional-indexing strings whose byte order is the order, kept short."""
+"""Manual order: fractional-indexing keys whose byte order is the order, kept short by respacing a few neighbours."""
 
 import os
 
 from fractional_indexing import generate_key_between, generate_n_keys_between
+from sqlalchemy import Integer, String, cast, column, func, literal, select, update, values
 
-# Past this a key is not written: a few neighbours are respaced instead (taskapi.tasks.service.place).
+from taskapi.extensions import db
+from taskapi.tasks.models import POSITION_TYPE, Task
+from taskapi.tasks.queries import TASKS, owned_tasks
+
+# Past this a key is not written: a few neighbours are respaced instead (place).
 KEY_MAX = 64
 # Respaced keys are at most this long, so a respaced stretch has room for many moves before the next.
 SPREAD_MAX = KEY_MAX // 2
@@ -28,3 +33,80 @@ def spread(count, before, after):
 def evenly(count):
     """`count` short keys in ascending order: a0, a1, …"""
     return spread(count, None, None)
+
+
+# Rows a renumbering rewrites per statement (SQLite allows 32 766 parameters to one).
+REWRITE_BATCH = 1000
+
+
+def first_position(user):
+    """The smallest position of the user's live tasks (the trash has no say in the order)."""
+    return db.session.execute(owned_tasks(user).with_only_columns(func.min(Task.position))).scalar_one()
+
+
+def position_taken(user, position):
+    """Whether a live task of the user has this position."""
+    return db.session.execute(select(owned_tasks(user).where(Task.position == position).exists())).scalar()
+
+
+def next_position(user, task, position):
+    """The smallest position past `position` (None: the first) among the user's other live tasks."""
+    query = owned_tasks(user).where(Task.id != task.id).with_only_columns(func.min(Task.position))
+    if position is not None:
+        query = query.where(Task.position > position)
+    return db.session.execute(query).scalar_one()
+
+
+def place(user, seq, before, after, task=None):
+    """A key between the live keys `before` and `after` (None: an end) for `task` (None: a new one).
+
+    Only live tasks have a say: the unique index on positions covers them alone, so a trashed task's key
+    may be given again (a restore then looks elsewhere). When the key would pass KEY_MAX, a few neighbours
+    are respaced with it (_respace). Runs under the user's lock (next_change): keys it gives are unique.
+    """
+    return between(before, after) or _respace(user, seq, before, after, task)
+
+
+def _respace(user, seq, before, after, task):
+    """Respace the k live tasks on each side of the gap between `before` and `after` together with `task`,
+    evenly between the keys just outside them; k starts at 1 and doubles until those keys leave room for
+    short ones (at worst the whole list). Returns `task`'s key.
+
+    Each task whose position changes gets version + 1 and `seq` (the change feed shows it). The unique index
+    is checked row by row, so the rows first step aside onto keys no real position can have ("!" sorts
+    before every digit of a key), then take their new ones from a VALUES list: two statements, and
+    usually a handful of rows whatever the list's length.
+    """
+    others = owned_tasks(user).with_only_columns(Task.id, Task.position)
+    if task is not None:
+        others = others.where(Task.id != task.id)
+    k = 1
+    while True:
+        left = [] if before is None else db.session.execute(
+            others.where(Task.position <= before).order_by(Task.position.desc()).limit(k + 1)).all()
+        right = [] if after is None else db.session.execute(
+            others.where(Task.position >= after).order_by(Task.position).limit(k + 1)).all()
+        window = [*left[:k][::-1], None, *right[:k]]  # None: the slot of `task`
+        keys = spread(len(window), left[k].position if len(left) > k else None,
+                                right[k].position if len(right) > k else None)
+        if keys is not None:
+            break
+        k *= 2
+    new = {row.id: key for row, key in zip(window, keys, strict=True) if row is not None and row.position != key}
+    stepping_aside = list(new) + ([task.id] if task is not None else [])
+    users_rows = update(TASKS).where(owned_tasks(user).whereclause)
+    if stepping_aside:
+        db.session.execute(users_rows.where(TASKS.c.id.in_(stepping_aside))
+                           .values(position=literal("!") + cast(TASKS.c.id, String)))
+    rewrites = list(new.items())
+    for start in range(0, len(rewrites), REWRITE_BATCH):
+        batch = values(column("id", Integer), column("position", POSITION_TYPE), name="new_keys")
+        keys_of = batch.data(rewrites[start:start + REWRITE_BATCH]).cte("new_keys")
+        db.session.execute(users_rows.add_cte(keys_of).where(TASKS.c.id == keys_of.c.id)
+                           .values(position=keys_of.c.position, version=TASKS.c.version + 1, change_seq=seq))
+    # What the session holds of these rows is stale now: read them again when next used.
+    for task_id in stepping_aside:
+        cached = db.session.identity_map.get(db.session.identity_key(Task, task_id))
+        if cached is not None:
+            db.session.expire(cached)
+    return keys[window.index(None)]

@@ -1,11 +1,14 @@
 """/api/v1/tasks: the user's tasks (create, list, read, change, order, trash, sync); /api/v1/tags."""
 
-from flask import jsonify, make_response, request, url_for
+import re
+
+from flask import make_response, url_for
 from flask_jwt_extended import current_user
+from werkzeug.http import parse_etags
 
 from taskapi.api import Blueprint
 from taskapi.schemas import PageQuerySchema
-from taskapi.tasks import feed, idempotency, service, trash
+from taskapi.tasks import commands, feed, idempotency, queries, trash
 from taskapi.tasks.models import etag
 from taskapi.tasks.schemas import (
     ClearedSchema,
@@ -39,21 +42,34 @@ def _task_headers(task_id, version):
     return {"ETag": etag(task_id, version)}
 
 
+def _versions(headers, task_id):
+    """The versions of the task If-Match accepts (its ETags are "<id>.<version>"); None: any (no If-Match, or *)."""
+    if headers.get("if_match") is None:
+        return None
+    accepted = parse_etags(headers["if_match"])
+    if accepted.star_tag:
+        return None
+    pattern = re.compile(rf"{task_id}\.([0-9]+)")
+    matches = (pattern.fullmatch(tag) for tag in accepted.as_set() if tag)  # an empty If-Match parses to a None
+    return {int(match[1]) for match in matches if match}
+
+
+def _not_modified(headers, task):
+    return headers.get("if_none_match") is not None and parse_etags(headers["if_none_match"]).contains_weak(
+        task.etag.strip('"'))
+
+
 @blp.post("")
 @blp.authenticated()
 @blp.arguments(IdempotencyHeaderSchema, location="headers")
 @blp.body(TaskCreateSchema)
+@idempotency.idempotent
 @blp.response(201, TaskSchema, headers={**ETAG_HEADER, **LOCATION_HEADER})
 @blp.errors(409, 500, 503)
-def create_task(headers, data):
+def create_task(data):
     """Create a task; safe to retry with an Idempotency-Key."""
-    key = headers.get("idempotency_key")
-    fingerprint = idempotency.fingerprint(request.get_json()) if key else None
-    status, body = service.create_task(current_user, data, key, fingerprint)
-    response = make_response(jsonify(body), status)
-    response.headers.update(_task_headers(body["id"], body["version"]))
-    response.headers["Location"] = url_for("tasks.get_task", task_id=body["id"])
-    return response
+    task = commands.create_task(current_user, data)
+    return task, 201, {**_task_headers(task.id, task.version), "Location": url_for("tasks.get_task", task_id=task.id)}
 
 
 @blp.get("")
@@ -63,7 +79,7 @@ def create_task(headers, data):
 @blp.errors(500, 503)
 def list_tasks(args):
     """List tasks, filtered, sorted and paged (by offset or cursor)."""
-    return service.list_tasks(current_user, args)
+    return queries.list_tasks(current_user, args)
 
 
 @blp.patch("")
@@ -73,7 +89,7 @@ def list_tasks(args):
 @blp.errors(404, 500, 503)
 def update_tasks(data):
     """Make the same changes to up to 100 tasks, all or nothing."""
-    return {"items": service.update_tasks(current_user, data["ids"], data["changes"])}
+    return {"items": commands.update_tasks(current_user, data["ids"], data["changes"])}
 
 
 @blp.get("/changes")
@@ -93,7 +109,7 @@ def list_changes(args):
 @blp.errors(500, 503)
 def list_trash(args):
     """List the trash, latest deletion first."""
-    return service.list_trash(current_user, args)
+    return queries.list_trash(current_user, args)
 
 
 @blp.delete("/trash")
@@ -122,8 +138,8 @@ def clear_completed():
 @blp.errors(404, 500, 503)
 def get_task(headers, task_id):
     """Read one task."""
-    task = service.get_task(current_user, task_id)
-    if service.not_modified(task, headers.get("if_none_match")):
+    task = queries.get_task(current_user, task_id)
+    if _not_modified(headers, task):
         return make_response("", 304, _task_headers(task.id, task.version))
     return task, 200, _task_headers(task.id, task.version)
 
@@ -137,7 +153,7 @@ def get_task(headers, task_id):
 @blp.errors(404, 412, 500, 503)
 def update_task(headers, data, task_id):
     """Change the fields given; the rest stay (PUT does the same as PATCH)."""
-    task = service.update_task(current_user, task_id, data, headers.get("if_match"))
+    task = commands.update_task(current_user, task_id, data, _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -148,7 +164,7 @@ def update_task(headers, data, task_id):
 @blp.errors(404, 412, 500, 503)
 def toggle_task(headers, task_id):
     """Complete a task, or reopen a completed one."""
-    task = service.toggle_task(current_user, task_id, headers.get("if_match"))
+    task = commands.toggle_task(current_user, task_id, _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -159,7 +175,7 @@ def toggle_task(headers, task_id):
 @blp.errors(404, 412, 500, 503)
 def delete_task(headers, task_id):
     """Move a task to the trash."""
-    trash.trash_task(current_user, task_id, headers.get("if_match"))
+    trash.trash_task(current_user, task_id, _versions(headers, task_id))
 
 
 @blp.post("/<int:task_id>/move")
@@ -170,7 +186,7 @@ def delete_task(headers, task_id):
 @blp.errors(404, 412, 500, 503)
 def move_task(headers, data, task_id):
     """Put a task right after another one in the manual order (after null: first)."""
-    task = service.move_task(current_user, task_id, data["after"], headers.get("if_match"))
+    task = commands.move_task(current_user, task_id, data["after"], _versions(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -190,4 +206,4 @@ def restore_task(task_id):
 @tags_blp.errors(500, 503)
 def list_tags():
     """The tags of the live tasks, with how many carry each, by name."""
-    return {"items": service.tag_counts(current_user)}
+    return {"items": queries.tag_counts(current_user)}

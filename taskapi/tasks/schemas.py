@@ -274,3 +274,10 @@ class IfNoneMatchSchema(Schema):
         unknown = EXCLUDE
 
     if_none_match = fields.String(data_key="If-None-Match", metadata={"description": "ETag held; 304 when current."})
+
+
+class ExportedTaskSchema(TaskSchema):
+    """A task in the account export: the trash's too."""
+
+    deleted_at = fields.AwareDateTime(required=True, allow_none=True, format="iso",
+                                      metadata={"description": "When it went to the trash; null for a live task."})

@@ -6,34 +6,24 @@ from flask import current_app
 from sqlalchemy import delete, exists, insert, literal, select, update
 
 from taskapi.auth.models import User
-from taskapi.errors import ApiError
+from taskapi.exceptions import VersionMismatchError
 from taskapi.extensions import db
 from taskapi.models import rowcount, utcnow
+from taskapi.tasks.commands import adjust_task_count, check_version, commit_write, next_change
 from taskapi.tasks.models import Status, Task, TaskTombstone
-from taskapi.tasks.service import (
-    TASKS,
-    TRASH,
-    adjust_task_count,
-    check_if_match,
-    commit_write,
-    get_task,
-    next_change,
-    next_position,
-    owned_tasks,
-    place,
-    position_taken,
-)
+from taskapi.tasks.positions import next_position, place, position_taken
+from taskapi.tasks.queries import TASKS, TRASH, get_task, owned_tasks
 
 # Tombstones outlive the feed cursors that may need them by this much, whatever the clocks of the
 # instances that wrote and read them say.
 CLOCK_SKEW_MARGIN_DAYS = 1
 
 
-def trash_task(user, task_id, if_match=None):
+def trash_task(user, task_id, expected_versions=None):
     """Move a live task to the trash: a new change, but the same version (a restore adds one)."""
     seq = next_change(user)
     task = get_task(user, task_id)
-    check_if_match(task, if_match)
+    check_version(task, expected_versions)
     # A Core UPDATE: the ORM would bump the version. Its WHERE keeps the ORM's guard against a lost update.
     trashed = rowcount(db.session.execute(
         update(TASKS).where(owned_tasks(user).whereclause, TASKS.c.id == task.id, TASKS.c.version == task.version)
@@ -41,7 +31,7 @@ def trash_task(user, task_id, if_match=None):
     ))
     if trashed != 1:
         db.session.rollback()
-        raise ApiError(412)
+        raise VersionMismatchError()
     db.session.commit()
 
 
