@@ -5,7 +5,7 @@ import sys
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from taskapi.auth import accounts, reset
 from taskapi.auth import events as event_rules
@@ -72,8 +72,11 @@ def _user(email):
 
 
 def _refuse_to_leave_no_admin(user):
-    others = select(func.count()).where(User.role == Role.admin, User.disabled.is_(False), User.id != user.id)
-    if user.role == Role.admin and not user.disabled and db.session.execute(others).scalar_one() == 0:
+    """Under the admins' lock the admin routes take too, so a command and a request cannot both remove the
+    last two admins; the caller's commit lets it go."""
+    accounts.lock_admins()
+    db.session.refresh(user)
+    if accounts.is_last_admin(user):
         raise click.ClickException(f"{user.email} is the last admin; make another admin first.")
 
 

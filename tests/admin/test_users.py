@@ -263,3 +263,30 @@ def test_two_admins_deleting_each_other_at_once_leave_one(app, client, round_):
     assert sorted(response.status_code for response in answers.values()) == [204, 401]
     assert_error(loser, 401, "token_invalid")
     assert count(app, User, User.role == Role.admin) == 1
+
+
+@pytest.mark.skipif(not POSTGRES, reason="races need PostgreSQL (TEST_DATABASE_URL)")
+@pytest.mark.parametrize("round_", range(3))
+def test_the_cli_and_an_admin_demoting_the_last_two_at_once_leave_one(app, client, round_):
+    a = make_admin(app, register(client, email="a@example.com"))
+    b = make_admin(app, register(client, email="b@example.com"))
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def by_request():
+        local = app.test_client()
+        barrier.wait(timeout=10)
+        outcomes["request"] = patch(local, bearer(a["access_token"]), b["user"]["id"], role="user").status_code
+
+    def by_command():
+        runner = app.test_cli_runner()
+        barrier.wait(timeout=10)
+        outcomes["command"] = runner.invoke(args=["users", "set-role", "a@example.com", "user"]).exit_code
+
+    threads = [threading.Thread(target=by_request), threading.Thread(target=by_command)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert count(app, User, User.role == Role.admin) == 1
+    assert (outcomes["request"] == 200) != (outcomes["command"] == 0)  # exactly one of the two went through
