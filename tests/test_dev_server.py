@@ -51,7 +51,8 @@ def test_the_dev_server_logs_one_line_per_request_without_colour(tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                answer = requests.get(f"http://127.0.0.1:{port}/health/live", timeout=2,
+                # The first answer waits for the app to load (seconds on a busy machine); one request, so one log line.
+                answer = requests.get(f"http://127.0.0.1:{port}/health/live", timeout=30,
                                       headers={"X-Request-ID": "dev-1"})
                 break
             except requests.ConnectionError:

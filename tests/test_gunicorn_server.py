@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers import processes
+
 ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
 READ_TIMEOUT = 1  # REQUEST_READ_TIMEOUT, seconds
@@ -77,12 +79,7 @@ class Server:
             self.lines.append(line.rstrip("\n"))
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes.stop(self.process)
 
     def exchange(self, *pieces, pause=0.0):
         """Send `pieces` on one connection (`pause` seconds apart); everything the server sends until it closes."""

@@ -19,6 +19,8 @@ import psycopg2
 import pytest
 import requests
 
+from tests.helpers import processes
+
 ROOT = Path(__file__).resolve().parents[2]
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
 SECRET = "e2e-secret-" + "x" * 40
@@ -198,13 +200,8 @@ class Server:
         raise AssertionError("server did not start:\n" + "\n".join(self.lines))
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            processes.stop(self.process)
 
     def worker_pids(self):
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout

@@ -2,9 +2,10 @@
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from taskapi import create_app
 from taskapi.extensions import db
@@ -92,3 +93,15 @@ def empty_tables(engine):
             return
         for table in tables:
             connection.execute(table.delete())
+
+
+@contextmanager
+def listening(app, name, listener):
+    """`listener` on the app's engine for SQLAlchemy's event `name`, while the block runs."""
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(engine, name, listener)

@@ -3,11 +3,12 @@
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from taskapi.extensions import db
 from taskapi.tasks.models import Task
 from tests.helpers.api import assert_error
+from tests.helpers.database import listening
 from tests.helpers.tasks import (
     CHANGES,
     TASKS,
@@ -275,13 +276,8 @@ def task_rows_written(app):
         if statement.lstrip().upper().startswith("UPDATE TASKS"):
             counts["rows"] += cursor.rowcount
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", record)
-    try:
+    with listening(app, "after_cursor_execute", record):
         yield counts
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
 
 
 def test_a_crowded_move_writes_a_bounded_number_of_rows(app, client, auth, forty):

@@ -6,9 +6,8 @@ These are the usual request's counts: tests/conftest.py keeps the one-in-a-hundr
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
-from taskapi.extensions import db
+from tests.helpers.database import listening
 from tests.helpers.tasks import CHANGES, TAGS, TASKS, TRASH, create, move, task_url
 
 LIST_MAX = 2  # token validity (user + revocation in one SELECT), then the page with its total
@@ -27,13 +26,8 @@ def executed(app):
     def record(conn, cursor, statement, parameters, context, executemany):
         calls.append((statement, parameters))
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app, "before_cursor_execute", record):
         yield calls
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
