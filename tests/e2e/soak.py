@@ -361,6 +361,8 @@ class Client(threading.Thread):
         if response.status_code == 200:
             task.acknowledged += 1
             task.version, task.deleted = task.version + 1, False  # what a restore does
+            # Its old key, or (when a live task was given that key meanwhile) right after that task.
+            task.position = response.json()["position"]
             self.learn(task, response.json())
 
     def learn(self, task, body, deleted=False):
