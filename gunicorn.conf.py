@@ -91,6 +91,8 @@ def post_worker_init(worker):
     # A full collection walks every tracked object: ~95 000 once the app is loaded, 50-60 ms a time
     # on one busy core, and every request in flight waits it out, a few times a minute under load
     # (it set the list's p99). Frozen objects are never scanned again; requests' garbage still is.
+    # The garbage the imports and create_app left goes first: frozen, it would never be freed.
+    gc.collect()
     gc.freeze()
 
 
