@@ -9,9 +9,11 @@ several workers and instances never do the same work twice.
 import logging
 import os
 import threading
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from taskapi import memory
 from taskapi.extensions import db
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Worker:
             self._failing = True
 
     def _loop(self):
+        next_trim = time.monotonic() + memory.TRIM_INTERVAL
         while not self._stopping:
             self._wake.clear()  # before the jobs: a wake that comes while they run is kept
             try:
@@ -63,6 +66,9 @@ class Worker:
             except Exception:  # a bug in a job must not end delivery for the process's lifetime
                 log.exception("background job failed")
                 busy = False
+            if time.monotonic() >= next_trim:  # the requests' freed memory back to the system
+                memory.release_free_memory()
+                next_trim = time.monotonic() + memory.TRIM_INTERVAL
             if not busy:
                 self._wake.wait(self.interval)
 

@@ -164,13 +164,21 @@ def mail_settings(environ, env):
     }
 
 
+# Compiled statements SQLAlchemy keeps per engine (its default is 500). The service runs a few dozen
+# statements; the rest are list shapes (sort, filters, cursor), which a client can vary by the thousand.
+# After 800 shapes, 500 held ~29 MiB more than 100 do (docs/performance.md, "Memory"); 100 hold the usual ones.
+QUERY_CACHE_SIZE = 100
+
+
 def engine_options(database_url, environ):
-    """Pool settings that survive a PaaS database: dropped idle connections, failovers."""
+    """Pool settings that survive a PaaS database: dropped idle connections, failovers; a bounded cache."""
     if database_url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}}  # wait for a concurrent writer rather than fail
+        # Wait for a concurrent writer rather than fail.
+        return {"connect_args": {"timeout": 15}, "query_cache_size": QUERY_CACHE_SIZE}
     if not database_url.startswith("postgresql"):
         return {}
     return {
+        "query_cache_size": QUERY_CACHE_SIZE,
         # Dead connections are found on checkout without a round trip: see taskapi/sessions.py.
         "pool_pre_ping": False,
         "pool_recycle": _int(environ, "DB_POOL_RECYCLE", 300),

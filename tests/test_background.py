@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from taskapi import background
+from taskapi import background, memory
 
 
 @pytest.fixture
@@ -82,3 +82,11 @@ def test_the_flask_run_server_starts_the_thread_at_its_first_request(worker_app)
     assert "taskapi-background" not in [t.name for t in threading.enumerate()]
     worker_app.test_client().get("/health/live")
     assert "taskapi-background" in [t.name for t in threading.enumerate()]
+
+
+def test_the_thread_gives_freed_memory_back_every_trim_interval(worker_app, monkeypatch):
+    trims = threading.Event()
+    monkeypatch.setattr(memory, "TRIM_INTERVAL", 0)
+    monkeypatch.setattr(memory, "release_free_memory", trims.set)
+    background.start(worker_app)
+    until(trims.is_set)

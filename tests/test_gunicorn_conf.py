@@ -74,3 +74,23 @@ def test_every_worker_reads_whole_requests_before_a_thread_takes_them(tmp_path):
         assert settings["worker_class"] == "taskapi.gunicorn_worker.ThreadWorker"
         # Above gunicorn's own cap of 8190: the contract's longest query is ~26 500 bytes percent-encoded.
         assert settings["limit_request_line"] == 32 * 1024
+
+
+GARBAGE_PROBE = """
+import gc, runpy, weakref
+settings = runpy.run_path("gunicorn.conf.py")
+from taskapi import create_app
+app = create_app({"SECRET_KEY": "s" * 32, "JWT_SECRET_KEY": "j" * 32}, {"TASKAPI_ENV": "testing"})
+class Node: pass
+node = Node(); node.self = node  # a cycle only the collector frees
+left = weakref.ref(node); del node
+settings["post_worker_init"](type("Worker", (), {"wsgi": app, "configure": lambda **settings: None}))
+print(left() is None)
+"""
+
+
+def test_what_the_worker_freezes_holds_no_garbage(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", GARBAGE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split()[-1] == "True"  # collected before gc.freeze(), not kept for the worker's life

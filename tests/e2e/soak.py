@@ -566,3 +566,64 @@ def rss_kib(pid):
     except FileNotFoundError:
         return None
     return None
+
+
+class RssSampler(threading.Thread):
+    """Every worker's RSS every `interval` seconds: {pid: [(seconds since start, KiB)]}.
+
+    Each sample is the least of `reads` reads a fifth of a second apart: a login or a password change
+    holds argon2's 19 MiB block for the ~0.1 s of its hash (then unmapped, see taskapi/auth/passwords.py),
+    and one read landing in it would look like growth. A worker gunicorn starts in place of a killed one
+    has a pid, hence a series, of its own.
+    """
+
+    def __init__(self, servers, interval=10.0, reads=5):
+        super().__init__(daemon=True, name="soak-rss")
+        self.servers = servers
+        self.interval = interval
+        self.reads = reads
+        self.series = collections.defaultdict(list)
+        self.peaks = collections.Counter()  # pid → the highest single read, KiB
+        self.stopped = threading.Event()
+        self.started = time.monotonic()
+
+    def run(self):
+        while True:
+            self.sample()
+            if self.stopped.wait(self.interval):
+                return
+
+    def sample(self):
+        now = time.monotonic() - self.started
+        pids = [pid for server in self.servers for pid in server.worker_pids()]
+        reads = collections.defaultdict(list)
+        for n in range(self.reads):
+            if n:
+                time.sleep(0.2)
+            for pid in pids:
+                kib = rss_kib(pid)
+                if kib is not None:
+                    reads[pid].append(kib)
+        for pid, values in reads.items():
+            self.series[pid].append((now, min(values)))
+            self.peaks[pid] = max(self.peaks[pid], *values)
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+        self.sample()
+
+
+def slope_mib_per_minute(samples, after=0.0):
+    """Least-squares slope of RSS over time, in MiB per minute, of the samples taken `after` seconds or later;
+    None with fewer than three."""
+    points = [(t / 60, kib / 1024) for t, kib in samples if t >= after]
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_m = sum(m for _, m in points) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if spread == 0:
+        return None
+    return sum((t - mean_t) * (m - mean_m) for t, m in points) / spread
