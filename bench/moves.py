@@ -80,7 +80,7 @@ def main():
     from taskapi.tasks import positions
     from taskapi.tasks.models import Task
 
-    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_USER": 10**9})
+    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_LIST": 10**9})
     client = app.test_client()
     rng = random.Random(7)
     try:

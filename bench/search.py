@@ -62,7 +62,7 @@ def main():
     from taskapi.extensions import db
     from taskapi.models import contains_pattern
 
-    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_USER": 10**9})
+    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_LIST": 10**9})
     client = app.test_client()
     rows = []
     try:

@@ -113,7 +113,7 @@ def taskapi_env(database_url, workers, threads=None):
     task cap so the writer account can take every create of the run."""
     return venv_env(TASKAPI_ENV="production", DATABASE_URL=database_url, SECRET_KEY=SECRET, JWT_SECRET_KEY=SECRET,
                     WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
-                    MAX_TASKS_PER_USER=10**9, JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
+                    MAX_TASKS_PER_LIST=10**9, JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
 
 def release(database_url, log_dir):

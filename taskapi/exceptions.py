@@ -51,3 +51,21 @@ class ExpiredError(DomainError):
 
 class AccountGoneError(DomainError):
     """The account acting was deleted after the request authenticated."""
+
+
+class ForbiddenError(DomainError):
+    """The caller may see the object, but their role does not allow this operation on it."""
+
+
+class ConflictError(DomainError):
+    """The operation conflicts with the current state (an invitation accepted twice, a full list)."""
+
+
+class NotAllowedError(DomainError):
+    """The operation can never be done to this object (the inbox shared, the owner leaving); `field` and
+    `location` name what the refusal is about."""
+
+    def __init__(self, location, field, message):
+        super().__init__(message)
+        self.location = location
+        self.field = field
