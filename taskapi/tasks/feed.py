@@ -12,13 +12,14 @@ The cost is one read of the caller's memberships plus the changes returned, neve
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, literal, select, tuple_, union_all
+from sqlalchemy import Integer, and_, literal, select, tuple_, union_all
+from sqlalchemy.orm import aliased
 
 from taskapi.exceptions import ExpiredError
 from taskapi.extensions import db
 from taskapi.lists import queries as lists
 from taskapi.lists.access import member_lists
-from taskapi.lists.models import TaskList
+from taskapi.lists.models import Membership, TaskList
 from taskapi.models import utcnow
 from taskapi.tasks import cursors
 from taskapi.tasks.models import Task, TaskTombstone
@@ -52,7 +53,7 @@ def _side(query, seq_column, id_column, limit):
             .order_by(seq_column, id_column).limit(limit).subquery())
 
 
-def _changes_statement(pending, limit):
+def _changes_statement(user, pending, limit):
     """ONE statement: the next `limit` changes of the lists `pending` ({list id: position or None}), in list
     order and within a list in sequence order. Each side reads at most `limit` rows through its index."""
     sides = []
@@ -68,7 +69,17 @@ def _changes_statement(pending, limit):
         sides.append((list_id, _side(tasks, Task.change_seq, Task.id, limit)))
     keys = union_all(*(select(literal(list_id, Integer).label("list_id"), side.c.change_seq, side.c.task_id)
                        for list_id, side in sides)).subquery("changed")
-    return select(keys).order_by(keys.c.list_id, keys.c.change_seq, keys.c.task_id).limit(limit)
+    page = select(keys).order_by(keys.c.list_id, keys.c.change_seq, keys.c.task_id).limit(limit).subquery("page")
+    # Each change with its task as it is now (None: gone for good), and whether the caller can see it where it
+    # is now (a task moved to another of their lists is that list's change, not a deletion).
+    task = aliased(Task, name="Task")
+    member = aliased(Membership, name="member")
+    return (
+        select(page.c.list_id, page.c.change_seq, page.c.task_id, task, member.role.label("visible_as"))
+        .outerjoin(task, task.id == page.c.task_id)
+        .outerjoin(member, and_(member.list_id == task.list_id, member.user_id == user.id))
+        .order_by(page.c.list_id, page.c.change_seq, page.c.task_id)
+    )
 
 
 def _departed_task_ids(departed):
@@ -91,7 +102,7 @@ def changes(user, since=None, limit=100):
     departed = {list_id: position for list_id, position in seen.items() if list_id not in heads}
     pending = {list_id: seen.get(list_id) for list_id, head in heads.items()
                if list_id not in seen or head > seen[list_id][0] or seen[list_id][1] is not None}
-    rows = db.session.execute(_changes_statement(pending, limit + 1)).all() if pending else []
+    rows = db.session.execute(_changes_statement(user, pending, limit + 1)).all() if pending else []
     has_more = len(rows) > limit
     rows = rows[:limit]
 
@@ -108,26 +119,26 @@ def changes(user, since=None, limit=100):
     if last_list is not None:
         answered.add(last_list)
 
-    tasks = {task.id: task for task in db.session.execute(
-        select(Task).where(Task.id.in_({row.task_id for row in rows}))).scalars()} if rows else {}
-    changed = [tasks[row.task_id] for row in rows if row.task_id in tasks and tasks[row.task_id].deleted_at is None
-               and tasks[row.task_id].list_id == row.list_id]
-    gone = [row.task_id for row in rows if row.task_id not in tasks or tasks[row.task_id].deleted_at is not None
-            or tasks[row.task_id].list_id != row.list_id]
-    gone += _departed_task_ids(departed)
-    changed_ids = {task.id for task in changed}
-    # A task that left one list for another the caller can see is reported by that list, not deleted.
-    still_visible = set(db.session.execute(visible_tasks(user, LIVE).with_only_columns(Task.id).where(
-        Task.id.in_(set(gone)))).scalars()) if gone else set()
-    deleted = list(dict.fromkeys(task_id for task_id in gone
-                                 if task_id not in changed_ids and task_id not in still_visible))
+    # A change is the task's current state when it is live in the list that numbered it; otherwise (trashed,
+    # gone, moved away) a deletion, unless the caller sees the task live in another of their lists.
+    changed = {row.task_id: row.Task for row in rows if row.Task is not None and row.Task.deleted_at is None
+               and row.Task.list_id == row.list_id}
+    still_visible = {row.task_id for row in rows if row.Task is not None and row.Task.deleted_at is None
+                     and row.visible_as is not None}
+    gone = [row.task_id for row in rows if row.task_id not in changed and row.task_id not in still_visible]
+    departed_ids = _departed_task_ids(departed)
+    if departed_ids:
+        still_visible |= set(db.session.execute(visible_tasks(user, LIVE).with_only_columns(Task.id).where(
+            Task.id.in_(set(departed_ids)))).scalars())
+        gone += [task_id for task_id in departed_ids if task_id not in changed and task_id not in still_visible]
+    deleted = list(dict.fromkeys(gone))
     reported = heads if every_list_new else answered
     cursor = cursors.dump(cursors.FEED_SALT, user, {
         "lists": [[list_id, seq, last_id] for list_id, (seq, last_id) in sorted(positions.items())],
         "issued": int(now.timestamp()),
     })
     return {
-        "changes": list({task.id: task for task in changed}.values()),
+        "changes": list(changed.values()),
         "deleted": deleted,
         "lists": lists.lists_by_id(user, sorted(set(reported) & set(heads))),
         "deleted_lists": sorted(departed),

@@ -129,14 +129,27 @@ def test_the_trash_takes_two_statements(app, client, auth, task_ids):
         assert len(statements) <= LIST_MAX, (query, statements)
 
 
-def test_the_feed_takes_two_statements(app, client, auth, task_ids):
+# The feed: the user, their lists' sequence heads, the changes with their tasks, the lists they changed.
+FEED_MAX = 4
+
+
+def test_the_feed_takes_four_statements(app, client, auth, task_ids):
     client.delete(task_url(task_ids[0]), headers=auth)
     client.delete(TRASH, headers=auth)
     first = client.get(CHANGES, query_string={"limit": 10}, headers=auth).get_json()
+    client.patch(task_url(task_ids[1]), json={"title": "Changed"}, headers=auth)
     for params in ({}, {"limit": 3}, {"since": first["cursor"]}, {"since": first["cursor"], "limit": 1000}):
         with counted_statements(app) as statements:
             assert client.get(CHANGES, query_string=params, headers=auth).status_code == 200
-        assert len(statements) <= LIST_MAX, (params, statements)
+        assert len(statements) <= FEED_MAX, (params, statements)
+
+
+def test_a_feed_with_nothing_new_takes_two_statements(app, client, auth, task_ids):
+    cursor = client.get(CHANGES, query_string={"limit": 1000}, headers=auth).get_json()["cursor"]
+    with counted_statements(app) as statements:
+        body = client.get(CHANGES, query_string={"since": cursor}, headers=auth).get_json()
+    assert (body["changes"], body["deleted"], body["lists"]) == ([], [], [])
+    assert len(statements) <= LIST_MAX, statements
 
 
 def test_the_tags_take_two_statements(app, client, auth, task_ids):
