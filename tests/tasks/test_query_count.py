@@ -176,7 +176,6 @@ def test_a_move_writes_one_task_row(app, client, auth, task_ids, after):
 def test_reads_across_shared_lists_take_as_many_statements_as_one_inbox(app, client, auth, user, task_ids):
     """The membership the door joins costs no statement of its own: a member of several lists lists and reads
     their tasks in the counts above."""
-
     other = register(client, "other@example.com")
     for n in range(3):
         shared = make_list(client, bearer(other["access_token"]), f"Shared {n}")
