@@ -1,6 +1,5 @@
 """Account rules: registration, login, profile, password change, disabling, roles and deletion."""
 
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +29,7 @@ def create_user(email, password, name="", role=Role.user):
     except IntegrityError:
         db.session.rollback()
         raise ApiError(409, "email_taken", "An account with this email already exists.") from None
-    signals.account_created.send(current_app._get_current_object(), user=user)
+    signals.account_created.send(signals.sender(), user=user)
     events.record("registered", user.id)
     return user
 
@@ -160,7 +159,7 @@ def is_last_admin(user):
 
 def delete_user(user):
     """Delete the user; the database cascades to everything of theirs. Logged, as no event row can outlive it."""
-    signals.account_deleting.send(current_app._get_current_object(), user=user)
+    signals.account_deleting.send(signals.sender(), user=user)
     db.session.execute(delete(User).where(User.id == user.id))
     events.log_line("account_deleted", user.id, session=db.session)
 

@@ -2,6 +2,7 @@
 up what a deleted account held). Accounts import none of those areas: they connect here in init_app."""
 
 from blinker import Namespace
+from flask import current_app
 
 _signals = Namespace()
 
@@ -9,3 +10,8 @@ _signals = Namespace()
 account_created = _signals.signal("account-created")
 # Sent with the app and `user` inside the transaction that deletes it, before the row goes.
 account_deleting = _signals.signal("account-deleting")
+
+
+def sender():
+    """The app itself, not its proxy: receivers connect for one app (Flask's documented way to send signals)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]

@@ -9,13 +9,7 @@ from taskapi.extensions import db
 from taskapi.lists.access import Permission, member_lists, permissions, require
 from taskapi.lists.models import Membership, Role, TaskList
 from taskapi.tasks.models import MAX_ID, Task
-
-
-class _EachUser:
-    id = bindparam("user_id")
-
-
-EACH_USER = _EachUser()
+from taskapi.tasks.queries import EACH_USER
 
 MEMBER_COUNT = (select(func.count()).where(Membership.list_id == TaskList.id).correlate(TaskList)
                 .scalar_subquery().label("member_count"))

@@ -84,7 +84,7 @@ def _changes_statement(user, pending, limit):
 
 def _departed_task_ids(departed):
     """The ids of every task of the lists the caller left, with those that left them after the cursor."""
-    ids = []
+    ids: list[int] = []
     for list_id, seen in departed.items():
         ids += db.session.execute(list_tasks_of(list_id, EVERY).with_only_columns(Task.id)).scalars().all()
         ids += db.session.execute(select(TaskTombstone.task_id).where(

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from taskapi.lists.models import TaskList
 from taskapi.extensions import db
+from taskapi.lists.models import TaskList
 from taskapi.models import utcnow
 from taskapi.tasks.models import Task
 from taskapi.tasks.trash import purge
