@@ -12,7 +12,8 @@ are kept per list.
 
 The downgrade gives every task to its list's owner (lists, members and invitations are dropped):
 a user who owned several lists has their tasks renumbered in one order (inbox first), each
-rewritten one with version + 1.
+rewritten one with version + 1. Tombstones go to the owner too, but only of tasks gone for good
+(one a task), as v2 knew them.
 """
 from alembic import op
 from fractional_indexing import generate_n_keys_between
@@ -36,6 +37,13 @@ USER_INDEXES = ('ix_tasks_user_created', 'ix_tasks_user_updated', 'ix_tasks_user
 
 def _partial(name, columns, where, unique=False):
     op.create_index(name, 'tasks', columns, unique=unique, postgresql_where=where, sqlite_where=where)
+
+
+def _make_way_for_primary_key(table, new_name):
+    """On PostgreSQL a primary key's name is its index's, unique in the schema: the table about to be replaced
+    gives it up, so its successor is made with it."""
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT pk_{table} TO {new_name}")
 
 
 def upgrade():
@@ -120,21 +128,21 @@ def upgrade():
     with op.batch_alter_table('task_tags', schema=None) as batch_op:
         batch_op.drop_column('user_id')
 
-    # Tombstones per list: a new table (its primary key changes), filled from the old one.
+    # Tombstones per list: a new table (its primary key changes), filled from the old one, made with its
+    # final names (SQLite cannot rename a constraint).
+    _make_way_for_primary_key('task_tombstones', 'pk_task_tombstones_v2')
     op.create_table('task_tombstones_v3',
     sa.Column('list_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('change_seq', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('task_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('list_id', 'change_seq', 'task_id', name='pk_task_tombstones_v3')
+    sa.PrimaryKeyConstraint('list_id', 'change_seq', 'task_id', name=op.f('pk_task_tombstones'))
     )
     op.execute("INSERT INTO task_tombstones_v3 (list_id, change_seq, task_id, deleted_at) "
                f"SELECT {inbox_of.format('task_tombstones.user_id')}, change_seq, task_id, deleted_at "
                "FROM task_tombstones")
     op.drop_table('task_tombstones')
     op.rename_table('task_tombstones_v3', 'task_tombstones')
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("ALTER TABLE task_tombstones RENAME CONSTRAINT pk_task_tombstones_v3 TO pk_task_tombstones")
     op.create_index(op.f('ix_task_tombstones_deleted_at'), 'task_tombstones', ['deleted_at'], unique=False)
 
     with op.batch_alter_table('users', schema=None, table_kwargs=TASKS) as batch_op:
@@ -173,28 +181,29 @@ def downgrade():
     op.execute("UPDATE users SET task_seq = COALESCE((SELECT max(lists.task_seq) FROM lists "
                "WHERE lists.owner_id = users.id), 0)")
 
+    _make_way_for_primary_key('task_tombstones', 'pk_task_tombstones_v3')
     op.create_table('task_tombstones_v2',
     sa.Column('task_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('change_seq', sa.BigInteger(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name='fk_task_tombstones_v2_user_id_users',
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_task_tombstones_user_id_users'),
                             ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('task_id', name='pk_task_tombstones_v2')
+    sa.PrimaryKeyConstraint('task_id', name=op.f('pk_task_tombstones'))
     )
-    # One tombstone a task (its latest), of a list whose owner is still there.
+    # One tombstone a task, of a list whose owner is still there: its latest by time (lists number their
+    # changes each on its own), which names the list the task was last in. None of a task still there (it
+    # left a list for another): in v2 a tombstone is a task gone for good, and v2's purge would collide
+    # with it (task_id is the key).
     op.execute("INSERT INTO task_tombstones_v2 (task_id, user_id, change_seq, deleted_at) "
                "SELECT t.task_id, l.owner_id, t.change_seq, t.deleted_at FROM task_tombstones t "
                "JOIN lists l ON l.id = t.list_id WHERE NOT EXISTS (SELECT 1 FROM task_tombstones n "
-               "WHERE n.task_id = t.task_id AND (n.change_seq > t.change_seq OR n.change_seq = t.change_seq "
-               "AND n.list_id > t.list_id))")
+               "WHERE n.task_id = t.task_id AND (n.deleted_at > t.deleted_at OR n.deleted_at = t.deleted_at "
+               "AND (n.change_seq > t.change_seq OR n.change_seq = t.change_seq AND n.list_id > t.list_id))) "
+               "AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.id = t.task_id)")
     op.drop_index(op.f('ix_task_tombstones_deleted_at'), table_name='task_tombstones')
     op.drop_table('task_tombstones')
     op.rename_table('task_tombstones_v2', 'task_tombstones')
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("ALTER TABLE task_tombstones RENAME CONSTRAINT pk_task_tombstones_v2 TO pk_task_tombstones")
-        op.execute("ALTER TABLE task_tombstones RENAME CONSTRAINT fk_task_tombstones_v2_user_id_users "
-                   "TO fk_task_tombstones_user_id_users")
     with op.batch_alter_table('task_tombstones', schema=None) as batch_op:
         batch_op.create_index('ix_task_tombstones_user_change', ['user_id', 'change_seq', 'task_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_tombstones_deleted_at'), ['deleted_at'], unique=False)
