@@ -6,14 +6,13 @@ from taskapi.auth import accounts
 from taskapi.auth.models import Role, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
-from taskapi.lists.models import Membership
 from taskapi.lists.models import Role as ListRole
 from taskapi.models import contains_pattern
-from taskapi.tasks.queries import visible_tasks
+from taskapi.tasks.queries import role_in_list, visible_tasks
 
 MAX_ID = 2**31 - 1
 # The live tasks of the lists each user owns, counted through the tasks' one door (correlated to the users row).
-TASK_COUNT = (visible_tasks(User).where(Membership.role == ListRole.owner).with_only_columns(func.count())
+TASK_COUNT = (visible_tasks(User).where(role_in_list(User) == ListRole.owner).with_only_columns(func.count())
               .correlate(User).scalar_subquery().label("task_count"))
 
 

@@ -17,11 +17,10 @@ from taskapi.lists.access import (
     require,
     role_in,
 )
-from taskapi.lists.models import Membership
 from taskapi.models import utcnow
 from taskapi.tasks.models import MAX_ID, Status, Task, TaskTombstone
 from taskapi.tasks.positions import first_position, next_position, place
-from taskapi.tasks.queries import EACH_USER, EVERY, LIVE, get_task, list_tasks_of, visible_tasks
+from taskapi.tasks.queries import EACH_USER, EVERY, LIVE, get_task, list_tasks_of, role_in_list, visible_tasks
 from taskapi.tasks.tags import set_tags
 
 # Locks the list of a task the user can see; the task is read again under the lock (locked_task).
@@ -192,7 +191,7 @@ def _lock_lists(user, task_ids, target, permission):
                 seqs[list_id] = lock_list_for(user, list_id, Permission.write, added=added)
             else:
                 seqs[list_id] = next_change(list_id)
-        rows = db.session.execute(visible_tasks(user).add_columns(Membership.role).where(Task.id.in_(wanted))).all()
+        rows = db.session.execute(visible_tasks(user).add_columns(role_in_list(user)).where(Task.id.in_(wanted))).all()
         if len(rows) != len(task_ids):
             raise NotFoundError("A task of `ids` was not found.")
         for row in rows:

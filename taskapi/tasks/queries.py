@@ -13,7 +13,7 @@ from taskapi.exceptions import NotFoundError
 from taskapi.extensions import db
 from taskapi.lists.access import require
 from taskapi.lists.models import Membership, Role
-from taskapi.models import contains_pattern
+from taskapi.models import InSelect, contains_pattern
 from taskapi.tasks import cursors
 from taskapi.tasks.models import MAX_ID, Priority, Task, TaskTag
 from taskapi.tasks.schemas import ListCursorSchema, TaskFilterSchema
@@ -37,10 +37,16 @@ def _scoped(query, scope):
 
 def visible_tasks(user, scope=LIVE):
     """The only way to select tasks for a user: those of the lists they are a member of, live (by default),
-    in the trash, or both. `Membership.role` is the user's role in each task's list.
+    in the trash, or both. role_in_list(user) adds their role in each task's list.
     """
-    member = and_(Membership.list_id == Task.list_id, Membership.user_id == user.id)
-    return _scoped(select(Task).join(Membership, member), scope)
+    lists = select(Membership.list_id).where(Membership.user_id == user.id)
+    return _scoped(select(Task).where(InSelect(Task.list_id, lists)), scope)
+
+
+def role_in_list(user):
+    """The user's role in the list of each task visible_tasks() selects: a column to add."""
+    role = select(Membership.role).where(Membership.list_id == Task.list_id, Membership.user_id == user.id)
+    return role.scalar_subquery().label("role")
 
 
 def list_tasks_of(list_id, scope=LIVE):
@@ -60,26 +66,23 @@ EACH_USER = _EachUser()
 
 
 @functools.cache
-def _one_task(scope):
-    return visible_tasks(EACH_USER, scope).add_columns(Membership.role).where(Task.id == bindparam("task_id"))
+def _one_task(scope, with_role):
+    query = visible_tasks(EACH_USER, scope).where(Task.id == bindparam("task_id"))
+    return query.add_columns(role_in_list(EACH_USER)) if with_role else query
 
 
-def get_task_and_role(user, task_id, scope=LIVE, permission=None):
-    """(`user`'s task `task_id`, their role in its list): 404 exactly as for a task that does not exist
-    unless they are a member of its list, 403 unless their role allows `permission` (None: reading)."""
+def get_task(user, task_id, scope=LIVE, permission=None):
+    """`user`'s task `task_id`: 404 exactly as for a task that does not exist unless they are a member of its
+    list, 403 unless their role there allows `permission` (None: reading, which any member may)."""
     row = None
     if 0 < task_id <= MAX_ID:
-        row = db.session.execute(_one_task(scope), {"user_id": user.id, "task_id": task_id}).one_or_none()
+        statement = _one_task(scope, with_role=permission is not None)
+        row = db.session.execute(statement, {"user_id": user.id, "task_id": task_id}).one_or_none()
     if row is None:
         raise NotFoundError()
     if permission is not None:
         require(row.role, permission)
-    return row.Task, row.role
-
-
-def get_task(user, task_id, scope=LIVE, permission=None):
-    """get_task_and_role() without the role."""
-    return get_task_and_role(user, task_id, scope, permission)[0]
+    return row.Task
 
 
 def _filter_params(user, filters):
@@ -258,5 +261,5 @@ def tag_counts(user):
 
 def owned_list_tasks(user):
     """Every task, live and trashed, of the lists `user` owns, oldest first (the account export)."""
-    owned = visible_tasks(user, EVERY).where(Membership.role == Role.owner)
+    owned = visible_tasks(user, EVERY).where(role_in_list(user) == Role.owner)
     return db.session.execute(owned.order_by(Task.id)).scalars().all()
