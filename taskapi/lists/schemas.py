@@ -5,7 +5,7 @@ from marshmallow import fields, pre_load, validate
 from taskapi.auth.schemas import EmailSchema
 from taskapi.lists.access import Permission
 from taskapi.lists.models import NAME_MAX, Role
-from taskapi.schemas import NamedEnum, PageSchema, Text
+from taskapi.schemas import NamedEnum, PageSchema, Text, one_of
 from taskapi.serializers import Schema
 
 NOT_BLANK = {"pattern": r"\S"}
@@ -20,7 +20,7 @@ class ListSchema(Schema):
     name = fields.String(required=True, metadata={"example": "Home"})
     inbox = fields.Boolean(required=True, metadata={"description": "The user's own inbox: never shared."})
     role = MemberRole(required=True, metadata={"description": "The caller's role."})
-    permissions = fields.List(fields.String(metadata={"enum": [str(p) for p in Permission]}), required=True,
+    permissions = fields.List(fields.String(**one_of("Permission", [str(p) for p in Permission])), required=True,
                               metadata={"description": "What the caller's role allows here."})
     member_count = fields.Integer(required=True, metadata={"example": 3})
     task_count = fields.Integer(required=True, attribute="task_count_live",
