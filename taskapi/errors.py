@@ -120,6 +120,8 @@ def _domain_error(exc):
     if isinstance(exc, exceptions.NotAllowedError):
         errors = {exc.location: {exc.field: [message]}}
         return ApiError(422, message=VALIDATION_MESSAGES.get(exc.location), errors=errors)
+    if isinstance(exc, exceptions.RateLimitedError):
+        return ApiError(429, message=message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, exceptions.ExpiredError):
         return ApiError(410, "cursor_expired", message)
     if isinstance(exc, exceptions.AccountGoneError):

@@ -45,6 +45,15 @@ class InvalidParameterError(DomainError):
         self.parameter = parameter
 
 
+class RateLimitedError(DomainError):
+    """Too many of something in a rolling window (invitations to one list in an hour); `retry_after` is how
+    many seconds until one more is allowed."""
+
+    def __init__(self, retry_after, message=None):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ExpiredError(DomainError):
     """A parameter of a query is older than the service keeps what it points at (a change-feed cursor)."""
 

@@ -135,7 +135,8 @@ def change_role(user, list_id, member_id, new_role):
     if new_role == Role.owner:
         if actor_role != Role.owner:
             raise ForbiddenError("Only the list's owner can hand it over.")
-        if db.session.execute(select(TaskList.inbox).where(TaskList.id == list_id)).scalar_one():
+        task_list = db.session.get(TaskList, list_id)
+        if task_list.inbox:
             raise NotAllowedError("json", "role", INBOX_NOT_SHARED)
         if member_id != user.id:
             db.session.execute(update(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.user_id == user.id)
@@ -172,15 +173,16 @@ def leave(list_id, user_id, seq):
     unassign(list_id, user_id, seq)
 
 
+# Bound names differ from the tasks table's columns: an UPDATE reserves those for its SET clause.
 UNASSIGN = (
-    update(TASKS).where(TASKS.c.list_id == bindparam("of_list"), TASKS.c.assignee_id == bindparam("of_user"))
+    update(TASKS).where(TASKS.c.list_id == bindparam("in_list"), TASKS.c.assignee_id == bindparam("member"))
     .values(assignee_id=None, version=TASKS.c.version + 1, change_seq=bindparam("seq"),
             updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
 )
 
 
 def unassign(list_id, user_id, seq):
-    return rowcount(db.session.execute(UNASSIGN, {"of_list": list_id, "of_user": user_id, "seq": seq,
+    return rowcount(db.session.execute(UNASSIGN, {"in_list": list_id, "member": user_id, "seq": seq,
                                                   "now": utcnow()}))
 
 
@@ -196,7 +198,7 @@ def join(user, list_id, role):
 
 
 FORGET_CREATOR = (
-    update(TASKS).where(TASKS.c.list_id == bindparam("of_list"), TASKS.c.created_by == bindparam("of_user"))
+    update(TASKS).where(TASKS.c.list_id == bindparam("in_list"), TASKS.c.created_by == bindparam("member"))
     .values(created_by=None, version=TASKS.c.version + 1, change_seq=bindparam("seq"))
 )
 
@@ -217,4 +219,4 @@ def account_deleting(user):
             continue
         if list_id in roles:
             leave(list_id, user.id, seq)
-        db.session.execute(FORGET_CREATOR, {"of_list": list_id, "of_user": user.id, "seq": seq})
+        db.session.execute(FORGET_CREATOR, {"in_list": list_id, "member": user.id, "seq": seq})

@@ -1,17 +1,22 @@
-"""/api/v1/lists: the caller's lists, shared with members by role; their members."""
+"""/api/v1/lists: the caller's lists, shared with members by role; their members and invitations.
+/api/v1/invitations: the invitations waiting for the caller's email."""
 
 from flask import make_response, url_for
 from flask_jwt_extended import current_user
 
 from taskapi.api import Blueprint
-from taskapi.lists import commands, queries
+from taskapi.lists import commands, invitations, queries
 from taskapi.lists.models import etag
 from taskapi.lists.schemas import (
+    AcceptedSchema,
+    InvitationCreateSchema,
+    ListInvitationListSchema,
     ListPageSchema,
     ListSchema,
     ListWriteSchema,
     MemberListSchema,
     MemberSchema,
+    MyInvitationListSchema,
     RoleChangeSchema,
 )
 from taskapi.schemas import PageQuerySchema
@@ -111,3 +116,64 @@ def change_role(data, list_id, user_id):
 def remove_member(list_id, user_id):
     """Remove a member (members.manage), or leave the list (your own id)."""
     commands.remove_member(current_user, list_id, user_id)
+
+
+@blp.post("/<int:list_id>/invitations")
+@blp.authenticated()
+@blp.body(InvitationCreateSchema)
+@blp.response(202, AcceptedSchema)
+@blp.errors(403, 404, 422, 429, 500, 503)
+def create_invitation(data, list_id):
+    """Invite an email address (members.manage; admin only by the owner): one answer for every address."""
+    invitations.invite(current_user, list_id, data["email"], data["role"])
+    return {}
+
+
+@blp.get("/<int:list_id>/invitations")
+@blp.authenticated()
+@blp.response(200, ListInvitationListSchema)
+@blp.errors(403, 404, 500, 503)
+def list_invitations(list_id):
+    """The list's pending invitations (members.manage)."""
+    return {"items": invitations.list_invitations(current_user, list_id)}
+
+
+@blp.delete("/<int:list_id>/invitations/<int:invitation_id>")
+@blp.authenticated()
+@blp.response(204)
+@blp.errors(403, 404, 500, 503)
+def withdraw_invitation(list_id, invitation_id):
+    """Withdraw a pending invitation (members.manage)."""
+    invitations.withdraw(current_user, list_id, invitation_id)
+
+
+invitations_blp = Blueprint("invitations", __name__, url_prefix="/api/v1/invitations",
+                            description="Invitations to lists waiting for the caller's email.")
+
+
+@invitations_blp.get("")
+@invitations_blp.authenticated()
+@invitations_blp.response(200, MyInvitationListSchema)
+@invitations_blp.errors(500, 503)
+def list_my_invitations():
+    """The pending invitations for the caller's email."""
+    return {"items": invitations.my_invitations(current_user)}
+
+
+@invitations_blp.post("/<int:invitation_id>/accept")
+@invitations_blp.authenticated()
+@invitations_blp.response(200, ListSchema, headers=ETAG_HEADER)
+@invitations_blp.errors(404, 409, 500, 503)
+def accept_invitation(invitation_id):
+    """Accept an invitation for the caller's email: the caller joins the list with its role."""
+    task_list = invitations.accept(current_user, invitation_id)
+    return task_list, 200, _headers(task_list)
+
+
+@invitations_blp.delete("/<int:invitation_id>")
+@invitations_blp.authenticated()
+@invitations_blp.response(204)
+@invitations_blp.errors(404, 500, 503)
+def decline_invitation(invitation_id):
+    """Decline an invitation for the caller's email."""
+    invitations.decline(current_user, invitation_id)
