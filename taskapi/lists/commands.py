@@ -173,15 +173,16 @@ def leave(list_id, user_id, seq):
     unassign(list_id, user_id, seq)
 
 
+# An UPDATE's bound names must not be its table's column names (SQLAlchemy reserves those for SET values).
 UNASSIGN = (
-    update(TASKS).where(TASKS.c.list_id == bindparam("list_id"), TASKS.c.assignee_id == bindparam("user_id"))
+    update(TASKS).where(TASKS.c.list_id == bindparam("of_list"), TASKS.c.assignee_id == bindparam("of_user"))
     .values(assignee_id=None, version=TASKS.c.version + 1, change_seq=bindparam("seq"),
             updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
 )
 
 
 def unassign(list_id, user_id, seq):
-    return rowcount(db.session.execute(UNASSIGN, {"list_id": list_id, "user_id": user_id, "seq": seq,
+    return rowcount(db.session.execute(UNASSIGN, {"of_list": list_id, "of_user": user_id, "seq": seq,
                                                   "now": utcnow()}))
 
 
@@ -197,7 +198,7 @@ def join(user, list_id, role):
 
 
 FORGET_CREATOR = (
-    update(TASKS).where(TASKS.c.list_id == bindparam("list_id"), TASKS.c.created_by == bindparam("user_id"))
+    update(TASKS).where(TASKS.c.list_id == bindparam("of_list"), TASKS.c.created_by == bindparam("of_user"))
     .values(created_by=None, version=TASKS.c.version + 1, change_seq=bindparam("seq"))
 )
 
@@ -218,4 +219,4 @@ def account_deleting(user):
             continue
         if list_id in roles:
             leave(list_id, user.id, seq)
-        db.session.execute(FORGET_CREATOR, {"list_id": list_id, "user_id": user.id, "seq": seq})
+        db.session.execute(FORGET_CREATOR, {"of_list": list_id, "of_user": user.id, "seq": seq})
