@@ -187,8 +187,11 @@ def unassign(list_id, user_id, seq):
 
 
 def join(user, list_id, role):
-    """Make the user a member (accepting an invitation): 409 when the list is full or they are one already."""
+    """Make the user a member (accepting an invitation): 409 when the list is full or they are one already;
+    never of an inbox (422), whatever let the invitation through."""
     next_change(list_id)
+    if db.session.execute(select(TaskList.inbox).where(TaskList.id == list_id)).scalar_one():
+        raise NotAllowedError("path", "list_id", INBOX_NOT_SHARED)
     if role_in(user, list_id) is not None:
         raise ConflictError("You are a member of this list already.")
     count = db.session.execute(select(func.count()).where(Membership.list_id == list_id)).scalar_one()
