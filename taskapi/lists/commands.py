@@ -143,10 +143,10 @@ def change_role(user, list_id, member_id, new_role):
                                .values(role=Role.admin))
             db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(owner_id=member_id))
             target.role = Role.owner
-    elif target.role == Role.owner:
-        raise NotAllowedError("json", "role", "The owner's role changes only by handing the list over.")
     else:
-        _may_manage(actor_role, target.role, new_role)
+        _may_manage(actor_role, target.role, new_role)  # the owner is above admin: only they get past this
+        if target.role == Role.owner:
+            raise NotAllowedError("json", "role", "The owner's role changes only by handing the list over.")
         target.role = new_role
     db.session.commit()
     return [member for member in members(user, list_id) if member.user_id == member_id][0]
@@ -159,10 +159,10 @@ def remove_member(user, list_id, member_id):
     target = _membership(list_id, member_id)
     if target is None:
         raise NotFoundError()
-    if target.role == Role.owner:
-        raise NotAllowedError("path", "user_id", "The owner cannot leave: hand the list over first.")
     if member_id != user.id:
-        _may_manage(actor_role, target.role)
+        _may_manage(actor_role, target.role)  # removing the owner: 403, as for any member above the actor's reach
+    elif target.role == Role.owner:
+        raise NotAllowedError("path", "user_id", "The owner cannot leave: hand the list over first.")
     leave(list_id, member_id, seq)
     db.session.commit()
 
