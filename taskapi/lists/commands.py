@@ -35,7 +35,7 @@ def make_inbox(user):
 
 def _locked(user, list_id, permission):
     """Lock the list, then judge the caller's role under the lock: (their role, the sequence number)."""
-    get_list(user, list_id)  # 404 before any lock for lists the caller cannot see
+    get_list(user, list_id, permission)  # 404 (or 403) before any lock, for lists the caller cannot see
     seq = next_change(list_id)
     role = role_in(user, list_id)
     if role is None:
@@ -60,20 +60,21 @@ def create_list(user, name):
     return get_list(user, task_list.id)
 
 
-def _check_version(task_list, expected_versions):
-    if expected_versions is not None and task_list.version not in expected_versions:
+def _check_version(list_id, expected_versions):
+    """Under the list's lock (next_change has added one to its version): refuse the write unless the version
+    before it is one the caller expects (None: any). Judged under the lock, so no change slips in between."""
+    if expected_versions is None:
+        return
+    current = db.session.execute(select(TaskList.version).where(TaskList.id == list_id)).scalar_one()
+    if current - 1 not in expected_versions:
+        db.session.rollback()
         raise VersionMismatchError()
 
 
 def rename_list(user, list_id, name, expected_versions=None):
-    task_list = get_list(user, list_id, Permission.update)
-    _check_version(task_list, expected_versions)
+    """Rename a list (list.update)."""
     _locked(user, list_id, Permission.update)
-    # Under the lock the version is ours + 1: what the caller expected, one change on.
-    current = db.session.execute(select(TaskList.version).where(TaskList.id == list_id)).scalar_one()
-    if current != task_list.version + 1:
-        db.session.rollback()
-        raise VersionMismatchError()
+    _check_version(list_id, expected_versions)
     db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(name=name))
     db.session.commit()
     db.session.expire_all()
@@ -82,11 +83,10 @@ def rename_list(user, list_id, name, expected_versions=None):
 
 def delete_list(user, list_id, expected_versions=None):
     """The list and every task in it gone for good; its former members' feeds report them deleted."""
-    task_list = get_list(user, list_id, Permission.delete)
-    if task_list.inbox:
+    if get_list(user, list_id, Permission.delete).inbox:
         raise NotAllowedError("path", "list_id", "The inbox cannot be deleted.")
-    _check_version(task_list, expected_versions)
     _, seq = _locked(user, list_id, Permission.delete)
+    _check_version(list_id, expected_versions)
     _delete_locked_list(list_id, seq)
     db.session.commit()
 

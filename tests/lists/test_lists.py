@@ -1,10 +1,11 @@
 """/api/v1/lists: make, list, read, rename and delete lists; the inbox; the limit; a non-member's 404."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from taskapi.exceptions import NotAllowedError
 from taskapi.extensions import db
+from taskapi.lists import commands
 from taskapi.lists.models import Membership, TaskList
 from tests.helpers.api import assert_error
 from tests.helpers.lists import (
@@ -374,3 +375,40 @@ def test_a_former_member_gets_404(app, client, ada, ben, home):
     assert client.delete(member_url(home["id"], ben.id), headers=ada.auth).status_code == 204
     assert_error(client.get(list_url(home["id"]), headers=ben.auth), 404, "not_found")
     assert [item["id"] for item in lists_of(client, ben.auth)["items"]] == [inbox_of(client, ben.auth)["id"]]
+
+
+# A change by someone else between the service's first look at the list and its lock
+
+
+@pytest.fixture
+def changed_before_the_lock(app, monkeypatch):
+    """Each list write sees the list change (another request's commit) right before it takes the list's lock."""
+    take_lock = commands.next_change
+
+    def another_change_then_lock(list_id, *args, **kwargs):
+        with db.engine.begin() as connection:  # its own transaction, as another request's
+            connection.execute(update(TaskList).where(TaskList.id == list_id).values(version=TaskList.version + 1))
+        return take_lock(list_id, *args, **kwargs)
+
+    monkeypatch.setattr(commands, "next_change", another_change_then_lock)
+
+
+def test_a_rename_without_if_match_is_unconditional_whatever_changed_meanwhile(client, ada, home,
+                                                                               changed_before_the_lock):
+    response = client.patch(list_url(home["id"]), json={"name": "House"}, headers=ada.auth)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["name"] == "House"
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_an_if_match_gone_stale_meanwhile_is_412_and_changes_nothing(app, client, ada, home, method,
+                                                                     changed_before_the_lock):
+    etag = client.get(list_url(home["id"]), headers=ada.auth).headers["ETag"]
+    before = stored_state(app)
+    response = getattr(client, method)(list_url(home["id"]), json={"name": "House"} if method == "patch" else None,
+                                       headers={**ada.auth, "If-Match": etag})
+    assert_error(response, 412, "precondition_failed")
+    after = stored_state(app)
+    assert after["lists"][home["id"]]["version"] == before["lists"][home["id"]]["version"] + 1  # the other change
+    after["lists"][home["id"]]["version"] -= 1
+    assert after == before
