@@ -23,7 +23,17 @@ from tests.helpers.lists import (
     stored_lists,
     stored_state,
 )
-from tests.helpers.tasks import TASKS, TRASH, create, page_of, stored_tasks, task_url, trash, without_request_id
+from tests.helpers.tasks import (
+    CHANGES,
+    TASKS,
+    TRASH,
+    create,
+    page_of,
+    stored_tasks,
+    task_url,
+    trash,
+    without_request_id,
+)
 
 MISSING = 999_999
 
@@ -412,3 +422,20 @@ def test_an_if_match_gone_stale_meanwhile_is_412_and_changes_nothing(app, client
     assert after["lists"][home["id"]]["version"] == before["lists"][home["id"]]["version"] + 1  # the other change
     after["lists"][home["id"]]["version"] -= 1
     assert after == before
+
+
+def test_a_deleted_list_is_reported_in_each_former_members_feed(app, client, ada, ben, home):
+    add_member(app, home["id"], ben.id, "viewer")
+    tasks = [create(client, ada.auth, f"Task {n}", list_id=home["id"]) for n in range(2)]
+    trash(client, ada.auth, tasks[1]["id"])
+    cursors = {}
+    for someone in (ada, ben):
+        full = page_of(client, someone.auth, CHANGES)
+        assert home["id"] in [item["id"] for item in full["lists"]]
+        cursors[someone.id] = full["cursor"]
+    client.delete(list_url(home["id"]), headers=ada.auth)
+    for someone in (ada, ben):
+        feed = page_of(client, someone.auth, CHANGES, since=cursors[someone.id])
+        assert feed["deleted_lists"] == [home["id"]]
+        assert sorted(feed["deleted"]) == sorted(task["id"] for task in tasks)
+        assert feed["changes"] == [] and feed["lists"] == []

@@ -2,6 +2,7 @@
 
 import pytest
 
+from taskapi.exceptions import ConflictError
 from tests.helpers.api import assert_error
 from tests.helpers.lists import (
     ALL_PERMISSIONS,
@@ -67,6 +68,20 @@ def test_each_member_sees_their_own_role_and_permissions(client, home, team):
         answered = get_list(client, someone.auth, home["id"])
         assert answered["role"] == role
         assert answered["permissions"] == ALL_PERMISSIONS[:expected[role]]
+
+
+def test_a_full_list_takes_no_more_members(make_app):
+    app = make_app(MAX_MEMBERS_PER_LIST=2)
+    client = app.test_client()
+    ada, ben, cal = (person(client, name) for name in ("Ada", "Ben", "Cal"))
+    home = create_list(client, ada.auth, "Home")
+    add_member(app, home["id"], ben.id, "viewer")
+    before = stored_state(app)
+    with pytest.raises(ConflictError):
+        add_member(app, home["id"], cal.id, "viewer")
+    with pytest.raises(ConflictError):
+        add_member(app, home["id"], ben.id, "editor")  # a member already
+    assert stored_state(app) == before
 
 
 # Changing roles
@@ -329,3 +344,22 @@ def test_a_change_on_one_instance_holds_on_another_at_once(make_app):
     assert remove(one, ada.auth, home["id"], ben.id).status_code == 204
     assert_error(other.get(list_url(home["id"]), headers=ben.auth), 404, "not_found")
     assert stored(first, task["id"])["title"] == "Ben's"
+
+
+def test_a_removed_member_is_told_through_the_feed(app, client, ada, home, team):
+    editor = team["editor"]
+    tasks = [create(client, ada.auth, f"Task {n}", list_id=home["id"]) for n in range(2)]
+    cursor = client.get(f"{TASKS}/changes", headers=editor.auth).get_json()["cursor"]
+    remove(client, ada.auth, home["id"], editor.id)
+    feed = client.get(f"{TASKS}/changes", query_string={"since": cursor}, headers=editor.auth).get_json()
+    assert feed["deleted_lists"] == [home["id"]]
+    assert sorted(feed["deleted"]) == sorted(task["id"] for task in tasks)
+
+
+def test_the_owner_sees_unassigned_tasks_through_the_feed(client, ada, home, team):
+    task = create(client, ada.auth, "Mine", list_id=home["id"], assignee_id=team["editor"].id)
+    cursor = client.get(f"{TASKS}/changes", headers=ada.auth).get_json()["cursor"]
+    remove(client, ada.auth, home["id"], team["editor"].id)
+    feed = client.get(f"{TASKS}/changes", query_string={"since": cursor}, headers=ada.auth).get_json()
+    assert [(item["id"], item["assignee_id"]) for item in feed["changes"]] == [(task["id"], None)]
+    assert [item["member_count"] for item in feed["lists"]] == [4]

@@ -492,3 +492,17 @@ def test_the_export_has_the_lists_owned_the_memberships_and_the_tasks_of_the_lis
         (in_inbox["id"], world.inbox["id"]), (in_home["id"], world.home["id"]), (trashed["id"], world.home["id"])]
     assert [task["deleted_at"] is None for task in body["tasks"]] == [True, True, False]
     assert body["tasks"][1]["created_by"] == world.ben.id
+
+
+def test_a_task_moved_out_makes_room_in_the_list_it_left(make_app):
+    app = make_app(MAX_TASKS_PER_LIST=2)
+    client = app.test_client()
+    ada = person(client, "Ada")
+    home = create_list(client, ada.auth, "Home")
+    tasks = [create(client, ada.auth, f"Home {n}", list_id=home["id"]) for n in range(2)]
+    response = client.patch(task_url(tasks[0]["id"]), json={"list_id": inbox_of(client, ada.auth)["id"]},
+                            headers=ada.auth)
+    assert response.status_code == 200, response.get_json()
+    assert create(client, ada.auth, "Room again", list_id=home["id"])["list_id"] == home["id"]
+    assert_error(client.post(TASKS, json={"title": "Full again", "list_id": home["id"]}, headers=ada.auth), 409,
+                 "too_many_tasks")
