@@ -135,8 +135,7 @@ def change_role(user, list_id, member_id, new_role):
     if new_role == Role.owner:
         if actor_role != Role.owner:
             raise ForbiddenError("Only the list's owner can hand it over.")
-        task_list = db.session.get(TaskList, list_id)
-        if task_list.inbox:
+        if db.session.execute(select(TaskList.inbox).where(TaskList.id == list_id)).scalar_one():
             raise NotAllowedError("json", "role", INBOX_NOT_SHARED)
         if member_id != user.id:
             db.session.execute(update(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.user_id == user.id)

@@ -3,6 +3,7 @@
 import functools
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.sql.expression import BindParameter
 
 from taskapi.exceptions import NotFoundError
 from taskapi.extensions import db
@@ -12,7 +13,7 @@ from taskapi.tasks.models import MAX_ID, Task
 
 
 class _EachUser:
-    id = bindparam("user_id")
+    id: BindParameter[int] = bindparam("user_id")
 
 
 EACH_USER = _EachUser()
