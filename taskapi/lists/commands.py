@@ -35,7 +35,7 @@ def make_inbox(user):
 
 def _locked(user, list_id, permission):
     """Lock the list, then judge the caller's role under the lock: (their role, the sequence number)."""
-    get_list(user, list_id)  # 404 before any lock for lists the caller cannot see
+    get_list(user, list_id, permission)  # 404 (or 403) before any lock, for lists the caller cannot see
     seq = next_change(list_id)
     role = role_in(user, list_id)
     if role is None:
@@ -60,20 +60,21 @@ def create_list(user, name):
     return get_list(user, task_list.id)
 
 
-def _check_version(task_list, expected_versions):
-    if expected_versions is not None and task_list.version not in expected_versions:
+def _check_version(list_id, expected_versions):
+    """Under the list's lock (next_change has added one to its version): refuse the write unless the version
+    before it is one the caller expects (None: any). Judged under the lock, so no change slips in between."""
+    if expected_versions is None:
+        return
+    current = db.session.execute(select(TaskList.version).where(TaskList.id == list_id)).scalar_one()
+    if current - 1 not in expected_versions:
+        db.session.rollback()
         raise VersionMismatchError()
 
 
 def rename_list(user, list_id, name, expected_versions=None):
-    task_list = get_list(user, list_id, Permission.update)
-    _check_version(task_list, expected_versions)
+    """Rename a list (list.update)."""
     _locked(user, list_id, Permission.update)
-    # Under the lock the version is ours + 1: what the caller expected, one change on.
-    current = db.session.execute(select(TaskList.version).where(TaskList.id == list_id)).scalar_one()
-    if current != task_list.version + 1:
-        db.session.rollback()
-        raise VersionMismatchError()
+    _check_version(list_id, expected_versions)
     db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(name=name))
     db.session.commit()
     db.session.expire_all()
@@ -82,11 +83,10 @@ def rename_list(user, list_id, name, expected_versions=None):
 
 def delete_list(user, list_id, expected_versions=None):
     """The list and every task in it gone for good; its former members' feeds report them deleted."""
-    task_list = get_list(user, list_id, Permission.delete)
-    if task_list.inbox:
+    if get_list(user, list_id, Permission.delete).inbox:
         raise NotAllowedError("path", "list_id", "The inbox cannot be deleted.")
-    _check_version(task_list, expected_versions)
     _, seq = _locked(user, list_id, Permission.delete)
+    _check_version(list_id, expected_versions)
     _delete_locked_list(list_id, seq)
     db.session.commit()
 
@@ -142,10 +142,10 @@ def change_role(user, list_id, member_id, new_role):
                                .values(role=Role.admin))
             db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(owner_id=member_id))
             target.role = Role.owner
-    elif target.role == Role.owner:
-        raise NotAllowedError("json", "role", "The owner's role changes only by handing the list over.")
     else:
-        _may_manage(actor_role, target.role, new_role)
+        _may_manage(actor_role, target.role, new_role)  # the owner is above admin: only they get past this
+        if target.role == Role.owner:
+            raise NotAllowedError("json", "role", "The owner's role changes only by handing the list over.")
         target.role = new_role
     db.session.commit()
     return [member for member in members(user, list_id) if member.user_id == member_id][0]
@@ -158,10 +158,10 @@ def remove_member(user, list_id, member_id):
     target = _membership(list_id, member_id)
     if target is None:
         raise NotFoundError()
-    if target.role == Role.owner:
-        raise NotAllowedError("path", "user_id", "The owner cannot leave: hand the list over first.")
     if member_id != user.id:
-        _may_manage(actor_role, target.role)
+        _may_manage(actor_role, target.role)  # removing the owner: 403, as for any member above the actor's reach
+    elif target.role == Role.owner:
+        raise NotAllowedError("path", "user_id", "The owner cannot leave: hand the list over first.")
     leave(list_id, member_id, seq)
     db.session.commit()
 
@@ -186,8 +186,11 @@ def unassign(list_id, user_id, seq):
 
 
 def join(user, list_id, role):
-    """Make the user a member (accepting an invitation): 409 when the list is full or they are one already."""
+    """Make the user a member (accepting an invitation): 409 when the list is full or they are one already;
+    never of an inbox (422), whatever let the invitation through."""
     next_change(list_id)
+    if db.session.execute(select(TaskList.inbox).where(TaskList.id == list_id)).scalar_one():
+        raise NotAllowedError("path", "list_id", INBOX_NOT_SHARED)
     if role_in(user, list_id) is not None:
         raise ConflictError("You are a member of this list already.")
     count = db.session.execute(select(func.count()).where(Membership.list_id == list_id)).scalar_one()

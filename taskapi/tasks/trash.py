@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, distinct, insert, literal, select, update
 
-from taskapi.exceptions import NotFoundError, VersionMismatchError
+from taskapi.exceptions import InvalidFieldError, InvalidParameterError, NotFoundError, VersionMismatchError
 from taskapi.extensions import db
 from taskapi.lists.access import Permission, adjust_task_count, next_change, next_inbox_change
 from taskapi.models import rowcount, utcnow
@@ -55,7 +55,10 @@ def _lock_list(user, list_id):
     """Lock the list a trash-wide operation acts on: the user's inbox (None), or one they may write in."""
     if list_id is None:
         return next_inbox_change(user)
-    return list_id, lock_list_for(user, list_id, Permission.write)
+    try:
+        return list_id, lock_list_for(user, list_id, Permission.write)
+    except InvalidFieldError as error:  # the list is named in the query, not in a body
+        raise InvalidParameterError("list_id", error.message) from None
 
 
 def clear_completed(user, list_id=None):
