@@ -52,7 +52,7 @@ def member_lists(user):
     return select(TaskList, Membership.role).join(Membership, member)
 
 
-def get_list(user, list_id, permission=Permission.read):
+def list_and_role(user, list_id, permission=Permission.read):
     """(the list, the caller's role): 404 unless they are a member, 403 unless their role allows `permission`."""
     row = None
     if 0 < list_id <= MAX_ID:

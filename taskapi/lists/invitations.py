@@ -17,7 +17,7 @@ from taskapi.auth.models import User
 from taskapi.exceptions import ConflictError, ForbiddenError, NotAllowedError, NotFoundError, RateLimitedError
 from taskapi.extensions import db
 from taskapi.lists import commands, queries
-from taskapi.lists.access import Permission, get_list, lock, require, role_in
+from taskapi.lists.access import Permission, list_and_role, lock, require, role_in
 from taskapi.lists.models import Invitation, InvitationState, Role, TaskList
 from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox
@@ -54,7 +54,7 @@ def invite(user, list_id, email, role):
     The message is stored in the outbox in the same transaction, when mail can reach anyone; without
     MAIL_SERVER in production the invitation only waits in GET /api/v1/invitations.
     """
-    task_list, actor_role = get_list(user, list_id, Permission.manage_members)
+    task_list, actor_role = list_and_role(user, list_id, Permission.manage_members)
     if task_list.inbox:
         raise NotAllowedError("path", "list_id", INBOX_NOT_SHARED)
     role = Role(role)
@@ -122,7 +122,7 @@ def render_message(context, secret):
 
 def list_invitations(user, list_id):
     """The list's pending, unexpired invitations, oldest first (members.manage)."""
-    get_list(user, list_id, Permission.manage_members)
+    list_and_role(user, list_id, Permission.manage_members)
     query = (select(Invitation).where(Invitation.list_id == list_id, *_waiting())
              .order_by(Invitation.created_at, Invitation.id))
     return db.session.execute(query).scalars().all()
@@ -134,7 +134,7 @@ def _waiting():
 
 def withdraw(user, list_id, invitation_id):
     """Withdraw a pending invitation of the list (members.manage): 404 unless it is one."""
-    get_list(user, list_id, Permission.manage_members)
+    list_and_role(user, list_id, Permission.manage_members)
     lock(list_id)
     try:
         actor_role = role_in(user, list_id)

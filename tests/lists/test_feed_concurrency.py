@@ -8,8 +8,8 @@ import pytest
 
 from tests.helpers.api import bearer, register
 from tests.helpers.tasks import CHANGES, TASKS, task_url
+from tests.helpers.threads import race
 from tests.lists.test_feed import LISTS, join, make_list
-from tests.tasks.test_concurrency import race
 
 
 @pytest.fixture

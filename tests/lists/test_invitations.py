@@ -1,7 +1,6 @@
 """Invitations to lists: one answer for every address, mail through the outbox, accept/decline/withdraw, limits."""
 
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from taskapi.models import utcnow
 from tests.helpers.api import PASSWORD, assert_error, bearer, register
 from tests.helpers.auth import count
 from tests.helpers.tasks import parse_time
+from tests.helpers.threads import race
 from tests.smtp import SENDER, mail_settings, text_of
 from tests.test_maintenance import run_job
 
@@ -564,29 +564,6 @@ def pg(make_app):
     return build
 
 
-def race(app, senders):
-    """Run each sender(client) in its own thread with its own test client, released together."""
-    barrier = threading.Barrier(len(senders))
-    results, errors = [None] * len(senders), []
-
-    def run(index, send):
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            results[index] = send(client)
-        except Exception as exc:  # surfaced in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, send)) for i, send in enumerate(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_invitations_make_exactly_the_hourly_limit(pg, round_):
     limit, senders = 3, 8
@@ -594,7 +571,7 @@ def test_concurrent_invitations_make_exactly_the_hourly_limit(pg, round_):
     client = app.test_client()
     ada = bearer(register(client)["access_token"])
     home = make_list(client, ada)
-    answers = race(app, [lambda c, n=n: invite(c, ada, home, f"user{n}@example.com") for n in range(senders)])
+    answers = race(app, *[lambda c, n=n: invite(c, ada, home, f"user{n}@example.com") for n in range(senders)])
     assert sorted(response.status_code for response in answers) == [202] * limit + [429] * (senders - limit)
     assert count(app, Invitation) == limit and count(app, OutboxMessage) == limit
 
@@ -604,7 +581,7 @@ def test_concurrent_invitations_of_one_address_leave_one_pending(pg):
     client = app.test_client()
     ada = bearer(register(client)["access_token"])
     home = make_list(client, ada)
-    answers = race(app, [lambda c, role=role: invite(c, ada, home, "bob@example.com", role)
+    answers = race(app, *[lambda c, role=role: invite(c, ada, home, "bob@example.com", role)
                          for role in ("viewer", "editor", "completer", "viewer")])
     assert [response.status_code for response in answers] == [202] * 4
     assert sorted(state for _, _, state in rows(app)) == ["pending"] + ["replaced"] * 3
@@ -618,6 +595,6 @@ def test_concurrent_accepts_of_one_invitation_make_one_member(pg):
     home = make_list(client, ada)
     sent(client, ada, home)
     invitation_id = only_waiting(client, bob_auth)
-    answers = race(app, [lambda c: accept(c, bob_auth, invitation_id)] * 4)
+    answers = race(app, *[lambda c: accept(c, bob_auth, invitation_id)] * 4)
     assert sorted(response.status_code for response in answers) == [200, 409, 409, 409]
     assert len(members_of(app, home)) == 2 and rows(app) == [("bob@example.com", "editor", "accepted")]

@@ -13,7 +13,7 @@ from taskapi.tasks.models import Task
 from taskapi.tasks.trash import purge
 from tests.helpers.api import assert_error, bearer, register
 from tests.helpers.tasks import TASKS, TRASH, create, stored_tasks, task_count, task_url, trash
-from tests.tasks.test_concurrency import race
+from tests.helpers.threads import race
 
 CAP = 3
 
