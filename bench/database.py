@@ -34,6 +34,14 @@ class Database:
             cursor.execute(statement)
         connection.close()
 
+    def vacuum(self):
+        """VACUUM: drop the dead row versions writes left, so the next case starts on the table as seeded."""
+        connection = psycopg2.connect(self.url)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+        connection.close()
+
     def drop(self):
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
