@@ -34,6 +34,14 @@ class Database:
             cursor.execute(statement)
         connection.close()
 
+    def vacuum(self):
+        """VACUUM: drop the dead row versions writes left, so the next case starts on the table as seeded."""
+        connection = psycopg2.connect(self.url)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+        connection.close()
+
     def drop(self):
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -50,11 +58,22 @@ INSERT INTO users (email, name, password_hash, created_at, token_generation)
 VALUES (%(email)s, 'Deep', %(hash)s, now(), 0);
 """
 
-# One user's tasks, spread over every status, priority and a year of creation times.
+# Every user without one gets an inbox, its owner its one member, as registering makes them.
+INBOXES_SQL = """
+INSERT INTO lists (owner_id, name, inbox, created_at, updated_at, version, task_seq, task_count)
+SELECT u.id, 'Inbox', true, u.created_at, u.created_at, 1, 0, 0 FROM users AS u
+WHERE NOT EXISTS (SELECT 1 FROM lists AS l WHERE l.owner_id = u.id AND l.inbox) ORDER BY u.id;
+INSERT INTO list_members (list_id, user_id, role, joined_at)
+SELECT l.id, l.owner_id, 'owner', l.created_at FROM lists AS l
+WHERE l.inbox AND NOT EXISTS (SELECT 1 FROM list_members AS m WHERE m.list_id = l.id);
+"""
+
+# One user's tasks in their inbox, spread over every status, priority and a year of creation times; the inbox
+# takes their change sequence and count, as it would after as many creates.
 TASKS_SQL = """
-INSERT INTO tasks (user_id, title, description, status, priority, due_at, completed_at, created_at, updated_at,
-                   version, tags, position, change_seq)
-SELECT u.id, 'Task ' || n, CASE WHEN n %% 3 = 0 THEN NULL ELSE 'Description of task ' || n END,
+INSERT INTO tasks (list_id, created_by, title, description, status, priority, due_at, completed_at, created_at,
+                   updated_at, version, tags, position, change_seq)
+SELECT l.id, u.id, 'Task ' || n, CASE WHEN n %% 3 = 0 THEN NULL ELSE 'Description of task ' || n END,
        (ARRAY['pending', 'in_progress', 'completed'])[n %% 3 + 1], (ARRAY['low', 'medium', 'high'])[n %% 3 + 1],
        CASE WHEN n %% 4 = 0 THEN NULL ELSE now() + (n %% 30) * interval '1 day' END,
        CASE WHEN n %% 3 = 2 THEN now() ELSE NULL END,
@@ -63,27 +82,36 @@ SELECT u.id, 'Task ' || n, CASE WHEN n %% 3 = 0 THEN NULL ELSE 'Description of t
        'c' || substr(%(digits)s, (n / 3844) %% 62 + 1, 1) || substr(%(digits)s, (n / 62) %% 62 + 1, 1)
            || substr(%(digits)s, n %% 62 + 1, 1),
        n
-FROM users AS u CROSS JOIN generate_series(1, %(per_user)s) AS n
+FROM users AS u JOIN lists AS l ON l.owner_id = u.id AND l.inbox CROSS JOIN generate_series(1, %(per_user)s) AS n
 WHERE u.email LIKE %(pattern)s;
-UPDATE users SET task_seq = %(per_user)s, task_count = %(per_user)s WHERE email LIKE %(pattern)s;
+UPDATE lists SET task_seq = %(per_user)s, task_count = %(per_user)s
+FROM users AS u WHERE lists.owner_id = u.id AND lists.inbox AND u.email LIKE %(pattern)s;
 """
 
 # Every task of the bench user carries one tag, so a list filtered by it answers the same 20 as the plain list.
 TAGS_SQL = """
-UPDATE tasks SET tags = %(tags)s WHERE user_id = (SELECT id FROM users WHERE email = %(bench)s);
-INSERT INTO task_tags (task_id, tag, user_id)
-SELECT id, %(tag)s, user_id FROM tasks WHERE user_id = (SELECT id FROM users WHERE email = %(bench)s);
+UPDATE tasks SET tags = %(tags)s FROM lists AS l JOIN users AS u ON u.id = l.owner_id
+WHERE tasks.list_id = l.id AND u.email = %(bench)s AND l.inbox;
+INSERT INTO task_tags (task_id, tag)
+SELECT t.id, %(tag)s FROM tasks AS t JOIN lists AS l ON l.id = t.list_id JOIN users AS u ON u.id = l.owner_id
+WHERE u.email = %(bench)s AND l.inbox;
+"""
+BENCH_TASKS_SQL = """
+SELECT t.id FROM tasks AS t JOIN lists AS l ON l.id = t.list_id JOIN users AS u ON u.id = l.owner_id
+WHERE u.email = %(bench)s AND l.inbox ORDER BY t.id
 """
 BASE_62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def seed(url, password_hash, other_users, tasks_per_other_user, deep_users=False):
-    """The bench user with 20 tasks (tagged), a writer with none, and other users' tasks; with `deep_users`,
-    also BIG_EMAIL's 100 k and FEED_EMAIL's 1 k. Returns the bench task ids and the number of task rows."""
+    """The bench user with 20 tasks (tagged), a writer with none, and other users' tasks, each user's in their
+    inbox; with `deep_users`, also BIG_EMAIL's 100 k and FEED_EMAIL's 1 k. Returns the bench task ids and the
+    number of task rows."""
     connection = psycopg2.connect(url)
     with connection, connection.cursor() as cursor:
         cursor.execute(USERS_SQL, {"bench": BENCH_EMAIL, "writer": WRITER_EMAIL, "hash": password_hash,
                                    "others": other_users})
+        cursor.execute(INBOXES_SQL)
         cursor.execute(TASKS_SQL, {"per_user": OWN_TASKS, "pattern": BENCH_EMAIL, "digits": BASE_62})
         cursor.execute(TASKS_SQL, {"per_user": tasks_per_other_user, "pattern": "other%@example.com",
                                    "digits": BASE_62})
@@ -91,9 +119,9 @@ def seed(url, password_hash, other_users, tasks_per_other_user, deep_users=False
         if deep_users:
             for email, tasks in ((BIG_EMAIL, BIG_TASKS), (FEED_EMAIL, FEED_TASKS)):
                 cursor.execute(USER_SQL, {"email": email, "hash": password_hash})
+                cursor.execute(INBOXES_SQL)
                 cursor.execute(TASKS_SQL, {"per_user": tasks, "pattern": email, "digits": BASE_62})
-        cursor.execute("SELECT t.id FROM tasks t JOIN users u ON u.id = t.user_id WHERE u.email = %s ORDER BY t.id",
-                       (BENCH_EMAIL,))
+        cursor.execute(BENCH_TASKS_SQL, {"bench": BENCH_EMAIL})
         task_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute("SELECT count(*) FROM tasks")
         total = cursor.fetchone()[0]

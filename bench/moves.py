@@ -1,9 +1,9 @@
 """The cost of a move for a user with many tasks: a usual one, and the one that renumbers (PostgreSQL).
 
-One user with --tasks tasks (positions a0, a1, … as a renumbering writes them; --trashed of them in the trash)
-on a fresh database of the machine's PostgreSQL, through Flask's test client (production settings otherwise).
-A usual move puts a random task after another random one: the median of --repeat. The worst move: two tasks
-moved in turn right after a third (the penetration test's pattern) until a move rewrites other tasks than
+One user with --tasks tasks in their inbox (positions a0, a1, … as a renumbering writes them; --trashed of them
+in the trash) on a fresh database of the machine's PostgreSQL, through Flask's test client (production settings
+otherwise). A usual move puts a random task after another random one: the median of --repeat. The worst move: two
+tasks moved in turn right after a third (the penetration test's pattern) until a move rewrites other tasks than
 its own (a key would pass 64 characters); that move is timed, and how many rows it rewrote counted, in each
 of --rounds rounds (a new anchor each), and the median taken. Last, the worst case there is, set up by hand
 in each round: every live key long on one shared prefix, the gap in the middle, so the move renumbers
@@ -26,21 +26,23 @@ if __package__ in (None, ""):
 
 from bench import database  # noqa: E402
 
+# The user's tasks go into their inbox, which takes their change sequence and count, as after as many creates.
+INBOX_SQL = "SELECT id FROM lists WHERE owner_id = :user AND inbox"
 SEED_SQL = """
-INSERT INTO tasks (user_id, title, status, priority, created_at, updated_at, version, tags, position, change_seq,
-                   deleted_at)
-SELECT :user, 'Task ' || n, 'pending', 'medium', now(), now(), 1, '[]', keys.position, n,
+INSERT INTO tasks (list_id, created_by, title, status, priority, created_at, updated_at, version, tags, position,
+                   change_seq, deleted_at)
+SELECT :list, :user, 'Task ' || n, 'pending', 'medium', now(), now(), 1, '[]', keys.position, n,
        CASE WHEN n % :every = 0 THEN now() END
 FROM unnest(CAST(:positions AS text[])) WITH ORDINALITY AS keys(position, n);
-UPDATE users SET task_seq = :tasks WHERE id = :user;
+UPDATE lists SET task_seq = :tasks WHERE id = :list;
 """
-COUNT_SQL = "UPDATE users SET task_count = (SELECT count(*) FROM tasks WHERE user_id = :user) WHERE id = :user"
+COUNT_SQL = "UPDATE lists SET task_count = (SELECT count(*) FROM tasks WHERE list_id = :list) WHERE id = :list"
 # The worst case there is: every live key made 48 characters long on one shared prefix (a respaced stretch
 # has no short key to lean on), the anchor and the task after it with no key between them within 64.
 EVERY_KEY_LONG_SQL = """
-UPDATE tasks SET position = '!' || id WHERE user_id = :user AND deleted_at IS NULL;
+UPDATE tasks SET position = '!' || id WHERE list_id = :list AND deleted_at IS NULL;
 UPDATE tasks SET position = 'a0' || repeat('1', 40) || lpad(ranks.r::text, 5, '0') || 'V'
-FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM tasks WHERE user_id = :user AND deleted_at IS NULL)
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM tasks WHERE list_id = :list AND deleted_at IS NULL)
      AS ranks
 WHERE tasks.id = ranks.id;
 UPDATE tasks SET position = CASE WHEN id = :anchor THEN :prefix || repeat('1', 16)
@@ -49,7 +51,7 @@ WHERE id IN (:anchor, :next);
 """
 # The tasks that took the move's change: the task moved and any the move rewrote.
 REWRITTEN_SQL = """
-SELECT count(*) FROM tasks WHERE user_id = :user AND change_seq = (SELECT change_seq FROM tasks WHERE id = :id)
+SELECT count(*) FROM tasks WHERE list_id = :list AND change_seq = (SELECT change_seq FROM tasks WHERE id = :id)
 """
 
 
@@ -80,7 +82,7 @@ def main():
     from taskapi.tasks import positions
     from taskapi.tasks.models import Task
 
-    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_USER": 10**9})
+    app = create_app({"AUTH_RATE_LIMIT": "100000 per minute", "MAX_TASKS_PER_LIST": 10**9})
     client = app.test_client()
     rng = random.Random(7)
     try:
@@ -90,14 +92,15 @@ def main():
         headers = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
         user = answer.get_json()["user"]["id"]
         with app.app_context():
+            inbox = db.session.execute(text(INBOX_SQL), {"user": user}).scalar_one()
             every = max(1, args.tasks // args.trashed) if args.trashed else args.tasks + 1
-            db.session.execute(text(SEED_SQL), {"user": user, "tasks": args.tasks, "every": every,
-                                                "positions": positions.evenly(args.tasks)})
-            db.session.execute(text(COUNT_SQL), {"user": user})
+            db.session.execute(text(SEED_SQL), {"user": user, "list": inbox, "tasks": args.tasks,
+                                                "every": every, "positions": positions.evenly(args.tasks)})
+            db.session.execute(text(COUNT_SQL), {"list": inbox})
             db.session.commit()
             db.session.connection().exec_driver_sql("ANALYZE tasks")
             db.session.commit()
-            live_ids = db.session.execute(select(Task.id).where(Task.user_id == user, Task.deleted_at.is_(None))
+            live_ids = db.session.execute(select(Task.id).where(Task.list_id == inbox, Task.deleted_at.is_(None))
                                           .order_by(Task.position)).scalars().all()
 
         for _ in range(20):  # warm
@@ -111,7 +114,7 @@ def main():
             for step in range(2000):
                 ms, task = timed_move(client, headers, pair[step % 2], anchor)
                 with app.app_context():
-                    count = db.session.execute(text(REWRITTEN_SQL), {"user": user, "id": task["id"]}).scalar_one()
+                    count = db.session.execute(text(REWRITTEN_SQL), {"list": inbox, "id": task["id"]}).scalar_one()
                 if count > 1:
                     worst.append(ms)
                     rewritten.append(count - 1)
@@ -123,18 +126,18 @@ def main():
         whole, whole_rewritten = [], []
         for _ in range(args.rounds):
             with app.app_context():
-                order = db.session.execute(select(Task.id).where(Task.user_id == user, Task.deleted_at.is_(None))
+                order = db.session.execute(select(Task.id).where(Task.list_id == inbox, Task.deleted_at.is_(None))
                                            .order_by(Task.id)).scalars().all()
                 at = len(order) // 2  # the window reaches an end (and short keys) last from the middle
                 prefix = "a0" + "1" * 40 + f"{at + 1:05d}V"
-                db.session.execute(text(EVERY_KEY_LONG_SQL), {"user": user, "anchor": order[at],
+                db.session.execute(text(EVERY_KEY_LONG_SQL), {"list": inbox, "anchor": order[at],
                                                               "next": order[at + 1], "prefix": prefix})
                 db.session.commit()
             mover = rng.choice(order[:at] + order[at + 2:])
             ms, task = timed_move(client, headers, mover, order[at])
             with app.app_context():
                 whole_rewritten.append(
-                    db.session.execute(text(REWRITTEN_SQL), {"user": user, "id": task["id"]}).scalar_one() - 1)
+                    db.session.execute(text(REWRITTEN_SQL), {"list": inbox, "id": task["id"]}).scalar_one() - 1)
             whole.append(ms)
     finally:
         with app.app_context():

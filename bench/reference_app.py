@@ -1,11 +1,13 @@
 """The lean reference: plain Flask, Flask-SQLAlchemy, flask-jwt-extended and marshmallow answering taskapi's bodies.
 
 Four routes do the work a plain stack does for taskapi's list, one task, create and PATCH (the user
-looked up from the token, then the task queries) and answer byte for byte what taskapi answers: the
-same JSON bodies, status codes and ETag. The bench compares the two before it measures anything
+looked up from the token, then the task queries) on a user's own tasks: those of their inbox list, found
+through its owner (no memberships: the bench user shares nothing). They answer byte for byte what taskapi
+answers: the same JSON bodies, status codes and ETag. The bench compares the two before it measures anything
 (bench/equality.py), so when taskapi's task gains a field, the check fails until it is added here:
-a column to `Task`, a field to `TaskSchema` (and to `TaskWriteSchema` when clients may set it).
-A key the list page gains goes into `page_body`.
+a column to `Task`, a field to `TaskSchema` (and to `TaskWriteSchema` when clients may set it and the
+bench sends it: it moves no task to another list nor assigns one). A key the list page gains goes into
+`page_body`.
 """
 
 import os
@@ -16,7 +18,7 @@ from flask_jwt_extended import JWTManager, get_jwt_identity, jwt_required
 from flask_sqlalchemy import SQLAlchemy
 from fractional_indexing import generate_key_between
 from marshmallow import Schema, ValidationError, fields, post_load, validate
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 PAGE_SIZE = 20
@@ -28,6 +30,15 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100))
+
+
+class TaskList(db.Model):
+    """Only what the reference reads or writes of a list: whose inbox it is, its change sequence and task count."""
+
+    __tablename__ = "lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    inbox: Mapped[bool] = mapped_column(Boolean)
     task_seq: Mapped[int] = mapped_column(BigInteger)
     task_count: Mapped[int] = mapped_column(Integer)
 
@@ -35,7 +46,9 @@ class User(db.Model):
 class Task(db.Model):
     __tablename__ = "tasks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -58,6 +71,9 @@ class Task(db.Model):
 
 class TaskSchema(Schema):
     id = fields.Integer()
+    list_id = fields.Integer()
+    assignee_id = fields.Integer(allow_none=True)
+    created_by = fields.Integer(allow_none=True)
     title = fields.String()
     description = fields.String(allow_none=True)
     status = fields.String()
@@ -126,18 +142,24 @@ def current_user():
     return user
 
 
-def owned_task(user, task_id):
-    query = select(Task).where(Task.user_id == user.id, Task.id == task_id, Task.deleted_at.is_(None))
+def inbox_of(user):
+    """The id of the user's inbox, as a subquery of the statement that needs it (no statement of its own)."""
+    return select(TaskList.id).where(TaskList.owner_id == user.id, TaskList.inbox).scalar_subquery()
+
+
+def owned_task(list_id, task_id):
+    """A live task of list `list_id` (an id, or inbox_of's subquery)."""
+    query = select(Task).where(Task.list_id == list_id, Task.id == task_id, Task.deleted_at.is_(None))
     return db.session.execute(query).scalar_one_or_none()
 
 
 def take_change_number(user, added=0):
-    """As taskapi's writes start: the user's next change number (for a sync feed), its row locked till commit,
-    and their count of tasks moved by `added` (a create: 1)."""
-    bump = (update(User).where(User.id == user.id)
-            .values(task_seq=User.task_seq + 1, task_count=User.task_count + added)
-            .returning(User.task_seq, User.task_count))
-    return db.session.execute(bump).first()[0]
+    """As taskapi's writes start: the next change number of the user's inbox (for a sync feed), its row locked
+    till commit, and its count of tasks moved by `added` (a create: 1). Returns (the inbox's id, the number)."""
+    bump = (update(TaskList).where(TaskList.owner_id == user.id, TaskList.inbox)
+            .values(task_seq=TaskList.task_seq + 1, task_count=TaskList.task_count + added)
+            .returning(TaskList.id, TaskList.task_seq))
+    return tuple(db.session.execute(bump).one())
 
 
 def task_answer(task, status=200):
@@ -150,7 +172,7 @@ def task_answer(task, status=200):
 @jwt_required()
 def list_tasks():
     user = current_user()
-    live = (Task.user_id == user.id, Task.deleted_at.is_(None))
+    live = (Task.list_id == inbox_of(user), Task.deleted_at.is_(None))
     total = db.session.execute(select(func.count()).select_from(Task).where(*live)).scalar_one()
     page = select(Task).where(*live).order_by(Task.created_at.desc(), Task.id.desc())
     items = db.session.execute(page.limit(PAGE_SIZE)).scalars().all()
@@ -159,7 +181,7 @@ def list_tasks():
 
 @jwt_required()
 def get_task(task_id):
-    task = owned_task(current_user(), task_id)
+    task = owned_task(inbox_of(current_user()), task_id)
     if task is None:
         return jsonify({"status": 404}), 404
     if request.if_none_match.contains_weak(task.etag.strip('"')):
@@ -172,12 +194,12 @@ def create_task():
     fields_ = TASK_CREATE.load(request.get_json())
     now = datetime.now(UTC)
     user = current_user()
-    # The same database work as taskapi's create: lock the user's row while taking a change number
-    # (concurrent creates would otherwise pick one position), then a key before the user's first.
-    seq = take_change_number(user, added=1)
-    first = db.session.execute(select(func.min(Task.position)).where(Task.user_id == user.id)).scalar_one()
-    task = Task(user_id=user.id, created_at=now, updated_at=now, position=generate_key_between(None, first),
-                change_seq=seq, **{"tags": [], **fields_})
+    # The same database work as taskapi's create: lock the inbox's row while taking a change number
+    # (concurrent creates would otherwise pick one position), then a key before the inbox's first.
+    list_id, seq = take_change_number(user, added=1)
+    first = db.session.execute(select(func.min(Task.position)).where(Task.list_id == list_id)).scalar_one()
+    task = Task(list_id=list_id, created_by=user.id, created_at=now, updated_at=now,
+                position=generate_key_between(None, first), change_seq=seq, **{"tags": [], **fields_})
     if task.status == "completed":
         task.completed_at = now
     db.session.add(task)
@@ -191,8 +213,8 @@ def create_task():
 def update_task(task_id):
     changes = TASK_WRITE.load(request.get_json())
     user = current_user()
-    seq = take_change_number(user)  # the lock makes a read-then-write safe, as taskapi's
-    task = owned_task(user, task_id)
+    list_id, seq = take_change_number(user)  # the lock makes a read-then-write safe, as taskapi's
+    task = owned_task(list_id, task_id)
     if task is None:
         return jsonify({"status": 404}), 404
     if request.if_match and not request.if_match.contains(task.etag.strip('"')):

@@ -6,6 +6,7 @@ server alone on core 0, as on a PaaS whose database is another machine.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+from alembic.script import ScriptDirectory
 
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,11 +60,11 @@ def parse_args():
                         help="their tasks each in the 1 M-row database (the 10 k-row one gives them 1)")
     parser.add_argument("--json", help="also write the medians to this file")
     parser.add_argument("--before", metavar="GIT_REF",
-                        help="also run taskapi as of this commit (same database: same migration head), interleaved "
-                             "with the working tree's, and print before/after")
+                        help="also run taskapi as of this commit, interleaved with the working tree's, and print "
+                             "before/after; on the same database when both have one migration head, else on a "
+                             "database of its own, migrated and seeded (same counts) by that commit's code")
     parser.add_argument("--before-cases", default="list,one",
-                        help="operations to run on --before's taskapi (default list,one: an earlier schema's writes "
-                             "may not fit today's database)")
+                        help="operations to run on --before's taskapi (default list,one)")
     args = parser.parse_args()
     args.regimes = [name for name in args.regimes.split(",") if name]
     args.cases = [name for name in args.cases.split(",") if name]
@@ -92,13 +94,32 @@ def machine():
     return f"{os.cpu_count()} cores, {cpu_name}, Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def prepare_database(cluster, label, tasks_per_other_user, password_hash, args, log_dir, deep_users=False):
+def prepare_database(cluster, label, tasks_per_other_user, password_hash, args, log_dir, deep_users=False,
+                     tree=servers.ROOT):
+    """A new database on `cluster`, migrated and seeded by the code of `tree` (a --before checkout: its
+    migrations and its bench/database.py, so an older schema gets the seed written for it)."""
     db = database.Database(cluster.admin_url, label)
-    servers.release(db.url, log_dir)
+    servers.release(db.url, log_dir, cwd=tree)
+    seeder = database if tree == servers.ROOT else module_from(Path(tree) / "bench" / "database.py")
     started = time.perf_counter()
-    task_ids, total = database.seed(db.url, password_hash, args.other_users, tasks_per_other_user, deep_users)
+    extra = {"deep_users": True} if deep_users else {}  # every seed() so far takes these four arguments
+    task_ids, total = seeder.seed(db.url, password_hash, args.other_users, tasks_per_other_user, **extra)
     log(f"{db.name}: {total} task rows seeded in {time.perf_counter() - started:.1f} s")
     return db, task_ids
+
+
+def module_from(path):
+    """The Python module in file `path`, imported under a name of its own (it must not replace bench.database)."""
+    spec = importlib.util.spec_from_file_location(f"bench_before_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"{path} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def migration_heads(tree):
+    return set(ScriptDirectory(str(Path(tree) / "migrations")).get_heads())
 
 
 def scripts(tokens, task_ids, tag):
@@ -138,6 +159,7 @@ class Regime:
         self.rtt_ms = None
         self.servers = {}
         self.tokens = {}
+        self.before_tokens = {}
         self.deep_paths = {}
 
     def database_url(self, db):
@@ -152,6 +174,9 @@ class Regime:
             self.servers[key] = make(f"{key}-{self.name}").start()
         self.tokens = {"reader": self.log_in("taskapi", database.BENCH_EMAIL),
                        "writer": self.log_in("taskapi", database.WRITER_EMAIL)}
+        if "before" in self.servers:  # its own tokens: its database may be another, its tokens another kind
+            self.before_tokens = {"reader": self.log_in("before", database.BENCH_EMAIL),
+                                  "writer": self.log_in("before", database.WRITER_EMAIL)}
         if "taskapi-1m" in self.servers:
             self.tokens["large"] = self.log_in("taskapi-1m", database.BENCH_EMAIL)
         if "taskapi-1m" in self.servers and "deep" in self.args.cases:
@@ -174,7 +199,8 @@ class Regime:
         args, small_url = self.args, self.database_url(self.databases["small"])
         plan = {"taskapi": lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads)}
         if args.before_tree:
-            plan["before"] = lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir, args.threads,
+            before_url = self.database_url(self.databases["before"])
+            plan["before"] = lambda name: servers.taskapi(name, before_url, args.workers, self.work_dir, args.threads,
                                                           cwd=args.before_tree)
         if set(args.cases) & set(OPERATIONS):
             for model in servers.THREAD_MODELS:
@@ -252,6 +278,7 @@ class Regime:
     def cases(self, tag):
         """Case name → (server, script), taskapi and both references interleaved per operation."""
         common = scripts(self.tokens, self.databases["task_ids"], tag)
+        before = self.before_tokens and scripts(self.before_tokens, self.databases["before_task_ids"], tag)
         found = {}
         for operation in OPERATIONS:
             if operation in self.args.cases:
@@ -259,7 +286,8 @@ class Regime:
                 if "before" in self.servers and operation in self.args.before_cases.split(","):
                     compared = (*COMPARED, "before")
                 for key in compared:
-                    found[f"{key} {operation}"] = Case(f"{key} {operation}", self.servers[key], common[operation])
+                    script = (before if key == "before" else common)[operation]
+                    found[f"{key} {operation}"] = Case(f"{key} {operation}", self.servers[key], script)
         if "bare" in self.servers:
             found["bare"] = Case("bare", self.servers["bare"], common["bare"])
         if self.name == "cpu" and "login" in self.args.cases:
@@ -305,6 +333,15 @@ def run_case(regime, case, seconds, run_number):
     return result
 
 
+def vacuum(regime):
+    """VACUUM each database before a case. A PATCH case leaves thousands of dead versions of the rows it
+    updates (the task, its list's sequence row); the servers sharing a database (taskapi and the references)
+    would otherwise each pay for the others' writes, and a server on a database of its own (--before on
+    another schema) would not: the comparison would favour it."""
+    for db in {id(db): db for db in regime.databases.values() if isinstance(db, database.Database)}.values():
+        db.vacuum()
+
+
 def measure(regime):
     args = regime.args
     results = {}
@@ -313,6 +350,7 @@ def measure(regime):
         results[name] = []
     for round_number in range(1, args.rounds + 1):
         for name, case in regime.cases(f"r{round_number}").items():
+            vacuum(regime)
             result = run_case(regime, case, args.duration, round_number)
             results[name].append(result)
             log(f"{regime.name} round {round_number} {name}: {result.requests_per_second:.0f} req/s, "
@@ -356,13 +394,20 @@ def main():
 
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
     args.before_tree = args.before and checkout(args.before, work_dir / "before")
+    # Another schema cannot share the database: the before server gets one of its own, seeded alike.
+    args.before_own_database = bool(args.before) and migration_heads(args.before_tree) != migration_heads(servers.ROOT)
     password_hash = hasher.hash(database.BENCH_PASSWORD)
     cluster = postgres.Cluster(servers.free_port())  # on any core while seeding; each regime places it
     regimes, extras = {}, {}
     try:
         cluster.start()
         small, task_ids = prepare_database(cluster, "10k", 1, password_hash, args, work_dir)
-        databases = {"small": small, "task_ids": task_ids}
+        databases = {"small": small, "task_ids": task_ids, "before": small, "before_task_ids": task_ids}
+        if args.before_own_database:
+            log(f"--before {args.before}: migration head {', '.join(sorted(migration_heads(args.before_tree)))}, "
+                f"this tree's {', '.join(sorted(migration_heads(servers.ROOT)))}: a database of its own")
+            databases["before"], databases["before_task_ids"] = prepare_database(
+                cluster, "before", 1, password_hash, args, work_dir, tree=args.before_tree)
         if {"list-1m", "deep"} & set(args.cases) and "cpu" in args.regimes:
             databases["large"], _ = prepare_database(cluster, "1m", args.large_tasks_per_user, password_hash, args,
                                                      work_dir, deep_users="deep" in args.cases)
@@ -382,7 +427,8 @@ def main():
         print(report.table(summaries[name]))
         print("\n" + report.comparison(summaries[name]))
         if args.before:
-            print(f"\nBefore ({args.before}) and after (this tree), same run:\n")
+            where = "each on its own database, seeded alike" if args.before_own_database else "one database"
+            print(f"\nBefore ({args.before}) and after (this tree), same run, {where}:\n")
             print(report.before_after(summaries[name]))
     print("\n" + report.extras(summaries, extras))
     print("\n" + report.targets(summaries, extras, server_cores=1))

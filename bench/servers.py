@@ -14,7 +14,12 @@ from bench import cpu
 from bench.client import status_of
 
 ROOT = Path(__file__).resolve().parents[1]
-PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
+
+
+def procfile(root):
+    """A checkout's Procfile: process name → command."""
+    return dict(line.split(": ", 1) for line in (Path(root) / "Procfile").read_text().splitlines() if ": " in line)
+
 SECRET = "bench-secret-" + "x" * 40
 SERVER_CORE = "0"
 LOAD_CORE = "1"
@@ -110,23 +115,25 @@ def venv_env(**extra):
 
 def taskapi_env(database_url, workers, threads=None):
     """Production variables, as a PaaS would set them; rate limits raised so login can be measured, and the
-    task cap so the writer account can take every create of the run."""
+    task cap so the writer account can take every create of the run (per list now, per user before v3: a
+    --before checkout may read either)."""
     return venv_env(TASKAPI_ENV="production", DATABASE_URL=database_url, SECRET_KEY=SECRET, JWT_SECRET_KEY=SECRET,
                     WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
-                    MAX_TASKS_PER_USER=10**9, JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
+                    MAX_TASKS_PER_LIST=10**9, MAX_TASKS_PER_USER=10**9,
+                    JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
 
-def release(database_url, log_dir):
-    """The Procfile's release step (flask db upgrade) on `database_url`."""
+def release(database_url, log_dir, cwd=ROOT):
+    """The release step of `cwd`'s Procfile (flask db upgrade: that checkout's migrations) on `database_url`."""
     env = taskapi_env(database_url, 1)
     with open(Path(log_dir) / "release.log", "ab") as log:
-        subprocess.run(shlex.split(PROCFILE["release"]), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        subprocess.run(shlex.split(procfile(cwd)["release"]), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                        check=True)
 
 
 def taskapi(name, database_url, workers, log_dir, threads=None, cwd=ROOT):
     """taskapi exactly as the Procfile's web line starts it (gunicorn.conf.py and all), from `cwd`'s files."""
-    server = Server(name, PROCFILE["web"], {}, log_dir, "/health", cwd=cwd)
+    server = Server(name, procfile(cwd)["web"], {}, log_dir, "/health", cwd=cwd)
     server.env.update(taskapi_env(with_application_name(database_url, server.application_name), workers, threads))
     return server
 

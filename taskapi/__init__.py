@@ -23,6 +23,7 @@ def create_app(overrides=None, environ=None):
         headers,
         health,
         jsonprovider,
+        lists,
         logs,
         mail,
         maintenance,
@@ -69,9 +70,11 @@ def create_app(overrides=None, environ=None):
     # After the REST layer: flask-smorest registers its own HTTPException handler, which this replaces.
     errors.init_app(app)
     health.init_app(app, rest_api)
+    # Before auth: the account export's schema names their sections' schemas.
+    lists.init_app(app, rest_api)
+    tasks.init_app(app, rest_api)
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
-    tasks.init_app(app, rest_api)
     admin.init_app(app, rest_api)
     maintenance.init_app(app)  # after the areas whose jobs it runs: its background round comes last
     return app

@@ -4,8 +4,9 @@ import os
 from datetime import timedelta
 
 MIN_SECRET_LENGTH = 32
-MAIL_REQUIRES = ("MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL")
+MAIL_REQUIRES = ("MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL", "INVITATION_URL")
 DEV_RESET_URL = "http://127.0.0.1:5173/reset-password?token={token}"
+DEV_INVITATION_URL = "http://127.0.0.1:5173/invitations?token={token}"
 ENVIRONMENTS = ("production", "development", "testing")
 # argon2id: OWASP's minimum (19 MiB, 2 passes, 1 lane), tens of logins a second per core. Tests hash
 # with the cheapest parameters argon2 takes: a thousand registrations and logins are no benchmark.
@@ -70,7 +71,8 @@ def production_problems(environ):
 def production_warnings(environ):
     """What production can run without, but should be told about at start."""
     if not environ.get("MAIL_SERVER"):
-        return ["MAIL_SERVER is not set: password reset by email answers 503 until it is"]
+        return ["MAIL_SERVER is not set: password reset by email answers 503 until it is, and invitations wait "
+                "in GET /api/v1/invitations without an email"]
     return []
 
 
@@ -123,7 +125,9 @@ def load(instance_path, environ=None):
         "PASSWORD_HASHING": PASSWORD_HASHING_TESTING if env == "testing" else PASSWORD_HASHING,
         "SECURITY_EVENT_RETENTION_DAYS": _int(environ, "SECURITY_EVENT_RETENTION_DAYS", 90),
         "TRASH_DAYS": _int(environ, "TRASH_DAYS", 30),
-        "MAX_TASKS_PER_USER": _int(environ, "MAX_TASKS_PER_USER", 10_000),
+        "MAX_TASKS_PER_LIST": _int(environ, "MAX_TASKS_PER_LIST", 10_000),
+        "MAX_LISTS_PER_USER": _int(environ, "MAX_LISTS_PER_USER", 100),
+        "MAX_MEMBERS_PER_LIST": _int(environ, "MAX_MEMBERS_PER_LIST", 50),
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "HSTS": env == "production",
         **mail_settings(environ, env),
@@ -131,11 +135,14 @@ def load(instance_path, environ=None):
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
-                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_USER", "MAINTENANCE_INTERVAL"):
+                 "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_LIST", "MAX_LISTS_PER_USER", "MAX_MEMBERS_PER_LIST",
+                 "INVITATION_DAYS", "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
         raise ConfigError("PASSWORD_RESET_URL must contain {token}, where the reset token goes")
+    if "{token}" not in config["INVITATION_URL"]:
+        raise ConfigError("INVITATION_URL must contain {token}, where the invitation goes")
     return config
 
 
@@ -155,6 +162,9 @@ def mail_settings(environ, env):
         "PASSWORD_RESET_URL": environ.get("PASSWORD_RESET_URL") or DEV_RESET_URL,
         "PASSWORD_RESET_EXPIRES": timedelta(seconds=_int(environ, "PASSWORD_RESET_EXPIRES", 3600)),
         "PASSWORD_RESET_PER_EMAIL": _int(environ, "PASSWORD_RESET_PER_EMAIL", 3),
+        "INVITATION_URL": environ.get("INVITATION_URL") or DEV_INVITATION_URL,
+        "INVITATION_DAYS": _int(environ, "INVITATION_DAYS", 7),
+        "INVITATIONS_PER_HOUR": _int(environ, "INVITATIONS_PER_HOUR", 20),
         # Each process delivers in a background thread, woken at once by its own requests and
         # every BACKGROUND_INTERVAL seconds for other processes' messages and retries.
         "BACKGROUND_WORK": env != "testing",

@@ -113,6 +113,15 @@ def _domain_error(exc):
         return ApiError(422, message=VALIDATION_MESSAGES["json"], errors={"json": {exc.field: [message]}})
     if isinstance(exc, exceptions.InvalidParameterError):
         return ApiError(422, message=VALIDATION_MESSAGES["query"], errors={"query": {exc.parameter: [message]}})
+    if isinstance(exc, exceptions.ForbiddenError):
+        return ApiError(403, "forbidden", message)
+    if isinstance(exc, exceptions.ConflictError):
+        return ApiError(409, "conflict", message)
+    if isinstance(exc, exceptions.NotAllowedError):
+        errors = {exc.location: {exc.field: [message]}}
+        return ApiError(422, message=VALIDATION_MESSAGES.get(exc.location), errors=errors)
+    if isinstance(exc, exceptions.RateLimitedError):
+        return ApiError(429, message=message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, exceptions.ExpiredError):
         return ApiError(410, "cursor_expired", message)
     if isinstance(exc, exceptions.AccountGoneError):

@@ -45,9 +45,36 @@ class InvalidParameterError(DomainError):
         self.parameter = parameter
 
 
+class RateLimitedError(DomainError):
+    """Too many of something in a rolling window (invitations to one list in an hour); `retry_after` is how
+    many seconds until one more is allowed."""
+
+    def __init__(self, retry_after, message=None):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ExpiredError(DomainError):
     """A parameter of a query is older than the service keeps what it points at (a change-feed cursor)."""
 
 
 class AccountGoneError(DomainError):
     """The account acting was deleted after the request authenticated."""
+
+
+class ForbiddenError(DomainError):
+    """The caller may see the object, but their role does not allow this operation on it."""
+
+
+class ConflictError(DomainError):
+    """The operation conflicts with the current state (an invitation accepted twice, a full list)."""
+
+
+class NotAllowedError(DomainError):
+    """The operation can never be done to this object (the inbox shared, the owner leaving); `field` and
+    `location` name what the refusal is about."""
+
+    def __init__(self, location, field, message):
+        super().__init__(message)
+        self.location = location
+        self.field = field

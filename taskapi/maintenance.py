@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from taskapi import background
 from taskapi.auth import events, reset, throttle, tokens
 from taskapi.extensions import Model, db
+from taskapi.lists import invitations
 from taskapi.mail import outbox
 from taskapi.models import UTCDateTime, rowcount, utcnow
 from taskapi.tasks import idempotency, trash
@@ -50,6 +51,7 @@ JOBS = {
     "reset-tokens": (reset.prune, "{} reset token(s) a day past expiry dropped"),
     "idempotency-keys": (idempotency.prune, "{} Idempotency-Key answer(s) older than 24 hours dropped"),
     "mail-outbox": (outbox.prune, "{} message(s) sent or given up over a week ago dropped"),
+    "invitations": (invitations.prune, "{} invitation(s) ended or expired over 30 days ago dropped"),
 }
 
 

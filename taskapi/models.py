@@ -4,8 +4,11 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Enum, event
+from sqlalchemy import Boolean, DateTime, Enum, event
 from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 
@@ -64,3 +67,31 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer in development
         cursor.close()
+
+
+class InSelect(ColumnElement[bool]):
+    """`column IN (select)`, written `column = ANY(ARRAY(select))` on PostgreSQL.
+
+    PostgreSQL then runs the select once, before the statement (an InitPlan), and plans a one-table
+    statement as one table: a join or semi-join costs every statement a plan of two tables (the
+    membership door's reads measured ~0.1–0.3 ms more on PostgreSQL per query). SQLite takes IN as is.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("select", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column, select):
+        self.column = column
+        self.select = select.scalar_subquery()
+
+
+@compiles(InSelect)
+def _in_select(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.select, **kw)}"
+
+
+@compiles(InSelect, "postgresql")
+def _any_array(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY(ARRAY{compiler.process(element.select, **kw)})"

@@ -75,10 +75,11 @@ def _production(**extra):
     return {"SECRET_KEY": SECRET, "JWT_SECRET_KEY": SECRET, "DATABASE_URL": "sqlite://", **extra}
 
 
-@pytest.mark.parametrize("missing", ["MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL"])
+@pytest.mark.parametrize("missing", ["MAIL_DEFAULT_SENDER", "PASSWORD_RESET_URL", "INVITATION_URL"])
 def test_production_with_mail_server_refuses_to_start_without_sender_or_link(missing):
     environ = _production(MAIL_SERVER="smtp.example.com", MAIL_DEFAULT_SENDER="no-reply@example.com",
-                          PASSWORD_RESET_URL="https://app.example.com/reset?token={token}")
+                          PASSWORD_RESET_URL="https://app.example.com/reset?token={token}",
+                          INVITATION_URL="https://app.example.com/invitations?token={token}")
     del environ[missing]
     problems = config.production_problems(environ)
     assert problems == [f"{missing} is missing (MAIL_SERVER is set)"]
@@ -89,7 +90,8 @@ def test_production_with_mail_server_refuses_to_start_without_sender_or_link(mis
 def test_production_without_mail_server_starts_with_a_warning():
     assert config.production_problems(_production()) == []
     assert config.production_warnings(_production()) == [
-        "MAIL_SERVER is not set: password reset by email answers 503 until it is"]
+        "MAIL_SERVER is not set: password reset by email answers 503 until it is, and invitations wait in "
+        "GET /api/v1/invitations without an email"]
     assert config.production_warnings(_production(MAIL_SERVER="smtp.example.com")) == []
 
 

@@ -13,8 +13,9 @@ from taskapi.auth.passwords import hash_password
 from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.tasks import idempotency
-from taskapi.tasks.models import declared_in_models
+from taskapi.tasks.models import TRIGRAM_INDEXES, declared_in_models
 from tests.helpers.api import PASSWORD, assert_error, bearer
+from tests.helpers.schema import described
 
 
 def test_models_match_migrations(app):
@@ -22,6 +23,22 @@ def test_models_match_migrations(app):
         context = MigrationContext.configure(connection, opts={"include_object": declared_in_models})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_the_migrations_build_the_schema_the_models_create_to_every_name(blank_app):
+    """compare_metadata() looks neither at primary keys' names nor at SQLite's AUTOINCREMENT: the schema the
+    migrations build, reflected whole, is the one the models create (the trigram indexes aside)."""
+    with blank_app.app_context():
+        with db.engine.begin() as connection:
+            db.metadata.create_all(connection)
+            declared = described(connection)
+            db.metadata.drop_all(connection)
+        upgrade()
+        with db.engine.connect() as connection:
+            migrated = described(connection)
+    migrated["tasks"]["indexes"] = [index for index in migrated["tasks"]["indexes"]
+                                    if index[0] not in TRIGRAM_INDEXES]
+    assert migrated == declared
 
 
 # Upgrading a database of the previous release (head 0001) in place.
@@ -64,27 +81,37 @@ def _rows(connection, table, columns):
     return [tuple(row) for row in connection.execute(text(f"SELECT {listed} FROM {table} ORDER BY 1, 2"))]
 
 
+V1_ROWS = (("users", V1_USER_COLUMNS), ("tasks", V1_TASK_COLUMNS),
+           ("revoked_tokens", {"jti", "user_id", "expires_at"}),
+           ("idempotency_keys", {"user_id", "key", "fingerprint", "status_code", "response_body"}))
+# v3's tasks are their list's: read with the list's owner as user_id, they are v1's rows.
+TASKS_WITH_OWNER = "(SELECT tasks.*, lists.owner_id AS user_id FROM tasks JOIN lists ON lists.id = tasks.list_id) owned"
+
+
 def test_a_database_of_the_previous_release_upgrades_with_every_row(blank_app):
     when = datetime(2026, 11, 1, tzinfo=UTC)
     with blank_app.app_context():
         upgrade(revision="0001")
         with db.engine.begin() as connection:
             users = _v1_data(connection, when)
-            before = {table: _rows(connection, table, columns) for table, columns in (
-                ("users", V1_USER_COLUMNS), ("tasks", V1_TASK_COLUMNS),
-                ("revoked_tokens", {"jti", "user_id", "expires_at"}),
-                ("idempotency_keys", {"user_id", "key", "fingerprint", "status_code", "response_body"}))}
+            before = {table: _rows(connection, table, columns) for table, columns in V1_ROWS}
         old_token = create_access_token(str(users[0]), additional_claims={"gen": 2})  # as v1 issued it: no sid
         upgrade()
         with db.engine.connect() as connection:
-            after = {table: _rows(connection, table, columns) for table, columns in (
-                ("users", V1_USER_COLUMNS), ("tasks", V1_TASK_COLUMNS),
-                ("revoked_tokens", {"jti", "user_id", "expires_at"}),
-                ("idempotency_keys", {"user_id", "key", "fingerprint", "status_code", "response_body"}))}
-            v2_users = connection.execute(text(
-                "SELECT role, disabled, last_login_at, task_seq FROM users ORDER BY id")).all()
+            after = {table: _rows(connection, TASKS_WITH_OWNER if table == "tasks" else table, columns)
+                     for table, columns in V1_ROWS}
+            made_by_others = connection.execute(text(
+                "SELECT tasks.id FROM tasks JOIN lists ON lists.id = tasks.list_id "
+                "WHERE tasks.created_by IS NULL OR tasks.created_by <> lists.owner_id OR tasks.assignee_id IS NOT NULL"
+            )).all()
+            # The change sequence and task count are the inbox's now, each user's one list.
+            v3_users = connection.execute(text(
+                "SELECT users.role, users.disabled, users.last_login_at, lists.name, lists.task_seq, lists.task_count "
+                "FROM users JOIN lists ON lists.owner_id = users.id ORDER BY users.id")).all()
     assert after == before
-    assert [tuple(row) for row in v2_users] == [("user", False, None, 2), ("user", False, None, 1)]
+    assert made_by_others == []
+    assert [tuple(row) for row in v3_users] == [("user", False, None, "Inbox", 2, 2),
+                                                ("user", False, None, "Inbox", 1, 1)]
 
     client = blank_app.test_client()
     assert_error(client.get("/api/v1/auth/me", headers=bearer(old_token)), 401, "token_revoked")  # refused once
@@ -159,5 +186,5 @@ def test_the_task_count_includes_the_trash_after_upgrade_and_not_after_downgrade
             connection.execute(text("UPDATE users SET live_task_count = 0"))
         upgrade()
         with db.engine.connect() as connection:
-            counted = connection.execute(text("SELECT task_count FROM users")).scalar_one()
+            counted = connection.execute(text("SELECT task_count FROM lists WHERE inbox")).scalar_one()
     assert (live, counted) == (2, 3)

@@ -15,7 +15,8 @@ class AdminUserSchema(Schema):
     disabled = fields.Boolean(required=True)
     created_at = fields.AwareDateTime(required=True, format="iso")
     last_login_at = fields.AwareDateTime(required=True, allow_none=True, format="iso")
-    task_count = fields.Integer(required=True, metadata={"description": "How many live tasks the user has."})
+    task_count = fields.Integer(required=True, metadata={
+        "description": "How many live tasks the lists the user owns hold."})
 
 
 class AdminUserPageSchema(PageSchema):

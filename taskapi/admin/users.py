@@ -6,12 +6,14 @@ from taskapi.auth import accounts
 from taskapi.auth.models import Role, User
 from taskapi.errors import ApiError
 from taskapi.extensions import db
+from taskapi.lists.models import Role as ListRole
 from taskapi.models import contains_pattern
-from taskapi.tasks.queries import owned_tasks
+from taskapi.tasks.queries import role_in_list, visible_tasks
 
 MAX_ID = 2**31 - 1
-# Each user's live tasks, counted through the one owned-tasks helper (correlated to the users row).
-TASK_COUNT = owned_tasks(User).with_only_columns(func.count()).correlate(User).scalar_subquery().label("task_count")
+# The live tasks of the lists each user owns, counted through the tasks' one door (correlated to the users row).
+TASK_COUNT = (visible_tasks(User).where(role_in_list(User) == ListRole.owner).with_only_columns(func.count())
+              .correlate(User).scalar_subquery().label("task_count"))
 
 
 def _with_count(row):

@@ -3,7 +3,7 @@
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from taskapi.auth import events, throttle, tokens, user_sessions
+from taskapi.auth import events, signals, throttle, tokens, user_sessions
 from taskapi.auth.models import PasswordReset, Role, User
 from taskapi.auth.passwords import hash_password, needs_rehash, verify_password
 from taskapi.errors import ApiError
@@ -29,6 +29,7 @@ def create_user(email, password, name="", role=Role.user):
     except IntegrityError:
         db.session.rollback()
         raise ApiError(409, "email_taken", "An account with this email already exists.") from None
+    signals.account_created.send(signals.sender(), user=user)
     events.record("registered", user.id)
     return user
 
@@ -158,6 +159,7 @@ def is_last_admin(user):
 
 def delete_user(user):
     """Delete the user; the database cascades to everything of theirs. Logged, as no event row can outlive it."""
+    signals.account_deleting.send(signals.sender(), user=user)
     db.session.execute(delete(User).where(User.id == user.id))
     events.log_line("account_deleted", user.id, session=db.session)
 

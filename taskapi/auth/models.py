@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import Model
@@ -37,12 +37,6 @@ class User(Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.user, server_default=Role.user)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The user's task change sequence (taskapi.tasks.commands.next_change): bumped first by every
-    # transaction that writes their tasks, so this row is also the lock that orders those writes.
-    task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # How many tasks the user has, live and in the trash, kept with task_seq under the same lock:
-    # MAX_TASKS_PER_USER is checked without counting rows.
-    task_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UserSession(Model):

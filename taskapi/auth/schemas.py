@@ -137,6 +137,11 @@ class ExportSchema(Schema):
     exported_at = fields.AwareDateTime(required=True, format="iso")
     user = fields.Nested(UserSchema, required=True)
     # By name (marshmallow's class registry): the tasks area defines it, and accounts import nothing of tasks.
-    tasks = fields.List(fields.Nested("ExportedTaskSchema"), required=True)
+    tasks = fields.List(fields.Nested("ExportedTaskSchema"), required=True, metadata={
+        "description": "The tasks of the lists the user owns, the trash's too."})
+    lists = fields.List(fields.Nested("ExportedListSchema"), required=True, metadata={
+        "description": "The lists the user owns."})
+    memberships = fields.List(fields.Nested("MembershipExportSchema"), required=True, metadata={
+        "description": "Every list the user is a member of, with their role."})
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)

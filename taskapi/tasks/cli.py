@@ -11,6 +11,7 @@ from taskapi.auth import accounts
 from taskapi.auth.passwords import hash_password
 from taskapi.errors import ApiError
 from taskapi.extensions import db
+from taskapi.lists.access import adjust_task_count, next_inbox_change
 from taskapi.models import utcnow
 from taskapi.tasks import commands, idempotency, positions, queries, trash
 from taskapi.tasks.models import Priority, Status
@@ -55,13 +56,13 @@ def demo_tasks(now):
     return tasks
 
 
-def _add_demo_tasks(user, seq):
+def _add_demo_tasks(user, list_id, seq):
     fields = demo_tasks(utcnow())
     ordered = sorted(fields, key=lambda task: (MANUAL_ORDER[task["status"]], task["title"]))
     keys = dict(zip((task["title"] for task in ordered), positions.evenly(len(ordered)), strict=True))
     for task in fields:
-        commands.new_task(user, task, seq, keys[task["title"]])
-    commands.adjust_task_count(user, len(fields))
+        commands.new_task(list_id, user, task, seq, keys[task["title"]])
+    adjust_task_count(list_id, len(fields))
 
 
 def _demo_user(reset):
@@ -87,12 +88,12 @@ def seed(reset, force):
     if current_app.config["TASKAPI_ENV"] == "production" and not force:
         raise click.ClickException("refusing to seed demo data with TASKAPI_ENV=production (add --force to do it)")
     user, created = _demo_user(reset)
-    seq = commands.next_change(user)  # under the lock: two seeds at once add the tasks once
-    has_tasks = db.session.execute(select(queries.owned_tasks(user, queries.EVERY).exists())).scalar()
+    inbox, seq = next_inbox_change(user)  # under the lock: two seeds at once add the tasks once
+    has_tasks = db.session.execute(select(queries.list_tasks_of(inbox, queries.EVERY).exists())).scalar()
     if reset and has_tasks:
-        trash.delete_all_for_good(user, seq)
+        trash.delete_list_tasks(inbox, seq)
     if reset or not has_tasks:
-        _add_demo_tasks(user, seq)
+        _add_demo_tasks(user, inbox, seq)
     db.session.commit()
     if created or reset or not has_tasks:
         click.echo(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} ({len(DEMO_TITLES)} tasks)")

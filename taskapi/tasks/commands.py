@@ -1,69 +1,107 @@
-"""Writes of tasks: each takes the user's change lock first (next_change), then reads through queries."""
+"""Writes of tasks: each locks the lists it writes (taskapi.lists.access.next_change), then reads the tasks and
+the caller's role under those locks, through the queries' door."""
 
-from flask import current_app
-from sqlalchemy import bindparam, update
+from sqlalchemy import Integer, bindparam, insert, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskapi import transactions
-from taskapi.auth.models import User
-from taskapi.exceptions import (
-    AccountGoneError,
-    InvalidFieldError,
-    LimitReachedError,
-    NotFoundError,
-    VersionMismatchError,
-)
+from taskapi.exceptions import InvalidFieldError, NotFoundError, VersionMismatchError
 from taskapi.extensions import db
+from taskapi.lists.access import (
+    CHANGE_VALUES,
+    LISTS,
+    Permission,
+    adjust_task_count,
+    next_change,
+    next_inbox_change,
+    require,
+    role_in,
+)
 from taskapi.models import utcnow
-from taskapi.tasks.models import MAX_ID, Status, Task
+from taskapi.tasks.models import MAX_ID, Status, Task, TaskTombstone
 from taskapi.tasks.positions import first_position, next_position, place
-from taskapi.tasks.queries import get_task, owned_tasks
+from taskapi.tasks.queries import EACH_USER, EVERY, LIVE, get_task, list_tasks_of, role_in_list, visible_tasks
 from taskapi.tasks.tags import set_tags
 
-USERS = User.__table__
-# Built once: the statement every write of a user's tasks starts with.
-NEXT_CHANGE = (
-    update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(task_seq=USERS.c.task_seq + 1, task_count=USERS.c.task_count + bindparam("added"))
-    .returning(USERS.c.task_seq, USERS.c.task_count)
+# Locks the list of a task the user can see; the task is read again under the lock (locked_task).
+LOCK_LIST_OF_TASK = (
+    update(LISTS)
+    .where(LISTS.c.id == visible_tasks(EACH_USER, EVERY).with_only_columns(Task.list_id)
+           .where(Task.id == bindparam("task_id", type_=Integer)).scalar_subquery())
+    .values(CHANGE_VALUES)
+    .returning(LISTS.c.id, LISTS.c.task_seq)
 )
-ADJUST_TASK_COUNT = (
-    update(USERS).where(USERS.c.id == bindparam("user_id"))
-    .values(task_count=USERS.c.task_count + bindparam("added"))
-)
-TOO_MANY_TASKS = "You have as many tasks as one account may keep; delete some first."
+# A task moved to another list while a write waited for the old list's lock: the write tries again.
+LOCK_ATTEMPTS = 3
+NOT_YOUR_LIST = "Must be the id of one of your lists."
+NOT_A_MEMBER = "Must be a member of the task's list, or null."
 
 
-def next_change(user, added=0):
-    """Take `user`'s next change sequence number; every transaction writing their tasks starts here.
-
-    The UPDATE locks the user's row until the commit: one user's task writes run one at a time on
-    every worker and instance, so sequence order is commit order (the change feed misses nothing),
-    positions computed under it are unique, and locks are always taken users row first, then tasks.
-    `added` is how many tasks the write adds (a create: 1); the trash counts as much as the live
-    tasks (only deleting for good takes one out), so beyond MAX_TASKS_PER_USER tasks, live and
-    trashed, a create is refused with 409.
-    """
-    row = db.session.execute(NEXT_CHANGE, {"user_id": user.id, "added": added}).first()
-    if row is None:  # the account was deleted after this request authenticated
-        raise AccountGoneError()
-    seq, count = row
-    if added > 0 and count > current_app.config["MAX_TASKS_PER_USER"]:
-        db.session.rollback()
-        raise LimitReachedError("too_many_tasks", TOO_MANY_TASKS)
-    return seq
-
-
-def adjust_task_count(user, added):
-    """For writes that learn how many tasks they added or deleted for good only as they run (under the lock)."""
-    if added:
-        db.session.execute(ADJUST_TASK_COUNT, {"user_id": user.id, "added": added})
+def permission_for(changes):
+    """What a change needs: changing only `status` is completing; anything else is writing."""
+    return Permission.complete if set(changes) <= {"status"} else Permission.write
 
 
 def check_version(task, expected_versions):
     """Refuse the write unless the task's version is one the caller expects (None: any)."""
     if expected_versions is not None and task.version not in expected_versions:
         raise VersionMismatchError()
+
+
+def commit_write():
+    try:
+        db.session.commit()
+    except StaleDataError:
+        # Another writer changed the row between our read and our write.
+        db.session.rollback()
+        raise VersionMismatchError() from None
+
+
+def locked_task(user, task_id, permission, scope=LIVE):
+    """Lock the list of the user's task, then read the task under that lock: (task, the list's sequence number).
+
+    404 unless the user is a member of its list (then as now), 403 unless their role allows `permission`.
+    """
+    if not 0 < task_id <= MAX_ID:
+        raise NotFoundError()
+    for _ in range(LOCK_ATTEMPTS):
+        params = {"user_id": user.id, "task_id": task_id, "added": 0, "now": utcnow()}
+        row = db.session.execute(LOCK_LIST_OF_TASK, params).first()
+        if row is None:
+            raise NotFoundError()
+        task = get_task(user, task_id, scope, permission)
+        if task.list_id == row.id:
+            return task, row.task_seq
+        db.session.rollback()  # it moved to another list meanwhile: lock that one instead
+    raise VersionMismatchError()
+
+
+def lock_list_for(user, list_id, permission, field="list_id", added=0):
+    """Lock a list the user names in a body, judged by their role under the lock; 422 on `field` unless they
+    are a member (a list they cannot see is not told apart from one that does not exist), 403 unless their
+    role allows `permission`. Returns the sequence number."""
+    if not 0 < list_id <= MAX_ID or role_in(user, list_id) is None:
+        raise InvalidFieldError(field, NOT_YOUR_LIST)
+    try:
+        seq = next_change(list_id, added)
+    except NotFoundError:
+        raise InvalidFieldError(field, NOT_YOUR_LIST) from None
+    role = role_in(user, list_id)
+    if role is None:
+        raise InvalidFieldError(field, NOT_YOUR_LIST)
+    require(role, permission)
+    return seq
+
+
+def check_assignee(list_id, assignee_id):
+    """An assignee must be a member of the task's list."""
+    if assignee_id is not None and role_in(_Someone(assignee_id), list_id) is None:
+        raise InvalidFieldError("assignee_id", NOT_A_MEMBER)
+
+
+class _Someone:
+    def __init__(self, user_id):
+        self.id = user_id
 
 
 def _apply(task, changes, seq, now):
@@ -81,33 +119,25 @@ def _apply(task, changes, seq, now):
     return changed
 
 
-def _write(tasks, changes, seq):
-    """Apply `changes` to each task; version + 1 (by the ORM) for each that really changed."""
+def _write(tasks_and_seqs, changes):
+    """Apply `changes` to each task (with its list's sequence number); version + 1 (by the ORM) for each that
+    really changed."""
     now = utcnow()
     retagged = []
-    for task in tasks:
+    for task, seq in tasks_and_seqs:
         if "tags" in _apply(task, changes, seq, now):
             retagged.append((task, changes["tags"]))
     if retagged:
         set_tags(retagged)
 
 
-def commit_write():
-    try:
-        db.session.commit()
-    except StaleDataError:
-        # Another writer changed the row between our read and our write.
-        db.session.rollback()
-        raise VersionMismatchError() from None
-
-
-def new_task(user, fields, seq, position):
+def new_task(list_id, user, fields, seq, position):
     """Add a task at `position`; flushed, so it has its id. (The seed also gives its times.)"""
     values = dict(fields)
     tags = values.pop("tags", [])
     now = utcnow()  # one instant: a new task is not completed before it is created
-    task = Task(**{"created_at": now, "updated_at": now, **values}, user_id=user.id, position=position,
-                change_seq=seq, tags=[])
+    task = Task(**{"created_at": now, "updated_at": now, **values}, list_id=list_id, created_by=user.id,
+                position=position, change_seq=seq, tags=[])
     if task.status == Status.completed and task.completed_at is None:
         task.completed_at = task.created_at
     db.session.add(task)
@@ -116,63 +146,133 @@ def new_task(user, fields, seq, position):
 
 
 def create_task(user, fields):
-    """Create a task, placed first."""
-    seq = next_change(user, added=1)
-    task = new_task(user, fields, seq, place(user, seq, None, first_position(user)))
+    """Create a task, placed first in its list (the caller's inbox unless `list_id` names another)."""
+    fields = dict(fields)
+    list_id = fields.pop("list_id", None)
+    if list_id is None:
+        list_id, seq = next_inbox_change(user, added=1)
+    else:
+        seq = lock_list_for(user, list_id, Permission.write, added=1)
+    check_assignee(list_id, fields.get("assignee_id"))
+    task = new_task(list_id, user, fields, seq, place(list_id, seq, None, first_position(list_id)))
     transactions.commit()
     return task
 
 
+def _leave_list(task, seq):
+    """`task` leaves its list (moved elsewhere): the list's members who cannot see it elsewhere are told."""
+    db.session.execute(insert(TaskTombstone).values(list_id=task.list_id, change_seq=seq, task_id=task.id,
+                                                    deleted_at=utcnow()))
+    adjust_task_count(task.list_id, -1)
+
+
+def _move_to_list(task, target, target_seq, source_seq):
+    """Put a live task first in list `target` (locked, with room checked by the caller)."""
+    _leave_list(task, source_seq)
+    task.position = place(target, target_seq, None, first_position(target))
+    task.list_id = target
+
+
+def _lock_lists(user, task_ids, target, permission):
+    """Lock every list the tasks are in, and `target` (None: no move), in id order; then read the tasks under
+    the locks. Returns ({task id: task}, {list id: sequence number}); 404 unless every task is the user's to
+    see, 403 unless their role allows `permission` on each (and writing in `target`)."""
+    wanted = [task_id for task_id in task_ids if 0 < task_id <= MAX_ID]
+    for _ in range(LOCK_ATTEMPTS):
+        seen = db.session.execute(visible_tasks(user).with_only_columns(Task.id, Task.list_id)
+                                  .where(Task.id.in_(wanted))).all()
+        if len(seen) != len(task_ids):
+            raise NotFoundError("A task of `ids` was not found.")
+        lists = {row.list_id for row in seen}
+        seqs = {}
+        for list_id in sorted(lists | ({target} if target is not None else set())):
+            if list_id == target:
+                added = sum(1 for row in seen if row.list_id != target)
+                seqs[list_id] = lock_list_for(user, list_id, Permission.write, added=added)
+            else:
+                seqs[list_id] = next_change(list_id)
+        rows = db.session.execute(visible_tasks(user).add_columns(role_in_list(user)).where(Task.id.in_(wanted))).all()
+        if len(rows) != len(task_ids):
+            raise NotFoundError("A task of `ids` was not found.")
+        for row in rows:
+            require(row.role, permission)
+        if all(row.Task.list_id in seqs for row in rows):
+            return {row.Task.id: row.Task for row in rows}, seqs
+        db.session.rollback()  # a task moved to another list meanwhile: lock again
+    raise VersionMismatchError()
+
+
 def update_task(user, task_id, changes, expected_versions=None):
-    seq = next_change(user)
-    task = get_task(user, task_id)
+    """Change the fields given; `list_id` moves the task (first in the other list)."""
+    changes = dict(changes)
+    target = changes.pop("list_id", None)
+    permission = permission_for(changes) if target is None else Permission.write
+    if target is None:
+        task, seq = locked_task(user, task_id, permission)
+        seqs = {task.list_id: seq}
+    else:
+        found, seqs = _lock_lists(user, [task_id], target, permission)
+        task = found[task_id]
     check_version(task, expected_versions)
-    _write([task], changes, seq)
+    _change(task, changes, target, seqs)
     commit_write()
     return task
 
 
+def _change(task, changes, target, seqs):
+    if target is not None and target != task.list_id:
+        if "assignee_id" not in changes and task.assignee_id is not None and role_in(
+                _Someone(task.assignee_id), target) is None:
+            changes = {**changes, "assignee_id": None}  # the assignee is no member there
+        _move_to_list(task, target, seqs[target], seqs[task.list_id])
+        task.change_seq = seqs[target]
+        task.updated_at = utcnow()
+    if "assignee_id" in changes:
+        check_assignee(task.list_id, changes["assignee_id"])
+    _write([(task, seqs[task.list_id])], changes)
+
+
 def toggle_task(user, task_id, expected_versions=None):
-    seq = next_change(user)
-    task = get_task(user, task_id)
+    task, seq = locked_task(user, task_id, Permission.complete)
     check_version(task, expected_versions)
-    _write([task], {"status": Status.pending if task.status == Status.completed else Status.completed}, seq)
+    _write([(task, seq)], {"status": Status.pending if task.status == Status.completed else Status.completed})
     commit_write()
     return task
 
 
 def update_tasks(user, ids, changes):
-    """The same changes to each task of `ids`, all or nothing: 404 unless every one is a live task of the user."""
-    seq = next_change(user)
-    wanted = [task_id for task_id in ids if task_id <= MAX_ID]
-    found = {task.id: task for task in db.session.execute(owned_tasks(user).where(Task.id.in_(wanted))).scalars()}
-    if len(found) != len(ids):
-        raise NotFoundError("A task of `ids` was not found.")
+    """The same changes to each task of `ids`, all or nothing: 404 unless every one is a live task the user can
+    see, 403 unless their role allows the change on every one."""
+    changes = dict(changes)
+    target = changes.pop("list_id", None)
+    permission = permission_for(changes) if target is None else Permission.write
+    found, seqs = _lock_lists(user, ids, target, permission)
     tasks = [found[task_id] for task_id in ids]
-    _write(tasks, changes, seq)
+    for task in tasks:
+        _change(task, changes, target, seqs)
     commit_write()
     return tasks
 
 
-def _after_task(user, task, after_id):
-    """The live task a move puts `task` right after (None: first); 422 on `after` otherwise."""
+def _after_task(list_id, task, after_id):
+    """The live task of the same list a move puts `task` right after (None: first); 422 on `after` otherwise."""
     if after_id is None:
         return None
     after = None
     if after_id != task.id and 0 < after_id <= MAX_ID:
-        after = db.session.execute(owned_tasks(user).where(Task.id == after_id)).scalar_one_or_none()
+        after = db.session.execute(list_tasks_of(list_id).where(Task.id == after_id)).scalar_one_or_none()
     if after is None:
-        raise InvalidFieldError("after", "Must be the id of another task of yours, not in the trash.")
+        raise InvalidFieldError("after", "Must be the id of another live task of the same list.")
     return after
 
 
 def move_task(user, task_id, after_id, expected_versions=None):
-    """Put the task right after `after_id` (None: first). Usually one row is written: the task's."""
-    seq = next_change(user)
-    task = get_task(user, task_id)
+    """Put the task right after `after_id` (None: first) in its list. Usually one row is written: the task's."""
+    task, seq = locked_task(user, task_id, Permission.write)
     check_version(task, expected_versions)
-    after = _after_task(user, task, after_id)
+    after = _after_task(task.list_id, task, after_id)
     before = after and after.position
-    _write([task], {"position": place(user, seq, before, next_position(user, task, before), task)}, seq)
+    position = place(task.list_id, seq, before, next_position(task.list_id, task, before), task)
+    _write([(task, seq)], {"position": position})
     commit_write()
     return task

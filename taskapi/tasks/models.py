@@ -71,23 +71,27 @@ class Task(Model):
     __table_args__ = (
         CheckConstraint(f"length(title) BETWEEN 1 AND {TITLE_MAX}", name="title_length"),
         CheckConstraint(f"description IS NULL OR length(description) <= {DESCRIPTION_MAX}", name="description_length"),
-        # One user's list, in each sort that can use an index, never touches other users' rows,
-        # nor their trash.
-        _partial("ix_tasks_user_created", "user_id", "created_at", "id", where=LIVE),
-        _partial("ix_tasks_user_updated", "user_id", "updated_at", "id", where=LIVE),
-        _partial("ix_tasks_user_due", "user_id", "due_at", "id", where=LIVE),
-        # The manual order, and the safety net under the lock that computes it: over live tasks only,
-        # so the trash has no say in the keys a move gives (a restore checks its key is still free).
-        Index("uq_tasks_user_live_position", "user_id", "position", unique=True, postgresql_where=LIVE,
+        # One list's tasks, in each sort that can use an index, never touch other lists' rows, nor their trash.
+        _partial("ix_tasks_list_created", "list_id", "created_at", "id", where=LIVE),
+        _partial("ix_tasks_list_updated", "list_id", "updated_at", "id", where=LIVE),
+        _partial("ix_tasks_list_due", "list_id", "due_at", "id", where=LIVE),
+        # The manual order (per list), and the safety net under the lock that computes it: over live tasks
+        # only, so the trash has no say in the keys a move gives (a restore checks its key is still free).
+        Index("uq_tasks_list_live_position", "list_id", "position", unique=True, postgresql_where=LIVE,
               sqlite_where=LIVE),
-        _partial("ix_tasks_user_trashed", "user_id", "deleted_at", where=TRASHED),
-        # The change feed reads a user's changes after a cursor, in sequence order.
-        Index("ix_tasks_user_change", "user_id", "change_seq", "id"),
+        _partial("ix_tasks_list_trashed", "list_id", "deleted_at", where=TRASHED),
+        # The change feed reads a list's changes after a cursor, in sequence order.
+        Index("ix_tasks_list_change", "list_id", "change_seq", "id"),
+        Index("ix_tasks_assignee", "assignee_id"),
+        Index("ix_tasks_created_by", "created_by"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    # Both become null when their account is deleted; the task stays in its list.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX), nullable=True)
     status: Mapped[Status] = mapped_column(enum_column(Status, "task_status"), default=Status.pending)
@@ -101,7 +105,7 @@ class Task(Model):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     position: Mapped[str] = mapped_column(POSITION_TYPE)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The user's task_seq of this task's last change (taskapi.tasks.commands.next_change).
+    # Its list's task_seq at this task's last change (taskapi.lists.access.next_change).
     change_seq: Mapped[int] = mapped_column(BigInteger)
 
     # Every UPDATE says "WHERE version = <read version>" and bumps it: a lost update
@@ -117,22 +121,21 @@ class TaskTag(Model):
     """One tag of one task: the rows the tag filter and the tag counts read through an index."""
 
     __tablename__ = "task_tags"
-    __table_args__ = (Index("ix_task_tags_user_tag", "user_id", "tag", "task_id"),)
 
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer)
 
 
 class TaskTombstone(Model):
-    """A task gone for good (the trash emptied or purged), kept for the change feed's `deleted`."""
+    """A task that left a list (gone for good, its list deleted, or moved to another list), kept for the
+    change feed's `deleted` of that list's members. No foreign key: it outlives its list."""
 
     __tablename__ = "task_tombstones"
-    __table_args__ = (Index("ix_task_tombstones_user_change", "user_id", "change_seq", "task_id"),)
 
+    # The primary key is the feed's index: a list's tombstones after a cursor, in sequence order.
+    list_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    change_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    change_seq: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import Integer, String, cast, column, func, literal, select, upd
 
 from taskapi.extensions import db
 from taskapi.tasks.models import POSITION_TYPE, Task
-from taskapi.tasks.queries import TASKS, owned_tasks
+from taskapi.tasks.queries import TASKS, list_tasks_of
 
 # Past this a key is not written: a few neighbours are respaced instead (place).
 KEY_MAX = 64
@@ -39,35 +39,35 @@ def evenly(count):
 REWRITE_BATCH = 1000
 
 
-def first_position(user):
-    """The smallest position of the user's live tasks (the trash has no say in the order)."""
-    return db.session.execute(owned_tasks(user).with_only_columns(func.min(Task.position))).scalar_one()
+def first_position(list_id):
+    """The smallest position of the list's live tasks (the trash has no say in the order)."""
+    return db.session.execute(list_tasks_of(list_id).with_only_columns(func.min(Task.position))).scalar_one()
 
 
-def position_taken(user, position):
-    """Whether a live task of the user has this position."""
-    return db.session.execute(select(owned_tasks(user).where(Task.position == position).exists())).scalar()
+def position_taken(list_id, position):
+    """Whether a live task of the list has this position."""
+    return db.session.execute(select(list_tasks_of(list_id).where(Task.position == position).exists())).scalar()
 
 
-def next_position(user, task, position):
-    """The smallest position past `position` (None: the first) among the user's other live tasks."""
-    query = owned_tasks(user).where(Task.id != task.id).with_only_columns(func.min(Task.position))
+def next_position(list_id, task, position):
+    """The smallest position past `position` (None: the first) among the list's other live tasks."""
+    query = list_tasks_of(list_id).where(Task.id != task.id).with_only_columns(func.min(Task.position))
     if position is not None:
         query = query.where(Task.position > position)
     return db.session.execute(query).scalar_one()
 
 
-def place(user, seq, before, after, task=None):
+def place(list_id, seq, before, after, task=None):
     """A key between the live keys `before` and `after` (None: an end) for `task` (None: a new one).
 
     Only live tasks have a say: the unique index on positions covers them alone, so a trashed task's key
     may be given again (a restore then looks elsewhere). When the key would pass KEY_MAX, a few neighbours
-    are respaced with it (_respace). Runs under the user's lock (next_change): keys it gives are unique.
+    are respaced with it (_respace). Runs under the list's lock (next_change): keys it gives are unique.
     """
-    return between(before, after) or _respace(user, seq, before, after, task)
+    return between(before, after) or _respace(list_id, seq, before, after, task)
 
 
-def _respace(user, seq, before, after, task):
+def _respace(list_id, seq, before, after, task):
     """Respace the k live tasks on each side of the gap between `before` and `after` together with `task`,
     evenly between the keys just outside them; k starts at 1 and doubles until those keys leave room for
     short ones (at worst the whole list). Returns `task`'s key.
@@ -77,7 +77,7 @@ def _respace(user, seq, before, after, task):
     before every digit of a key), then take their new ones from a VALUES list: two statements, and
     usually a handful of rows whatever the list's length.
     """
-    others = owned_tasks(user).with_only_columns(Task.id, Task.position)
+    others = list_tasks_of(list_id).with_only_columns(Task.id, Task.position)
     if task is not None:
         others = others.where(Task.id != task.id)
     k = 1
@@ -94,15 +94,15 @@ def _respace(user, seq, before, after, task):
         k *= 2
     new = {row.id: key for row, key in zip(window, keys, strict=True) if row is not None and row.position != key}
     stepping_aside = list(new) + ([task.id] if task is not None else [])
-    users_rows = update(TASKS).where(owned_tasks(user).whereclause)
+    list_rows = update(TASKS).where(list_tasks_of(list_id).whereclause)
     if stepping_aside:
-        db.session.execute(users_rows.where(TASKS.c.id.in_(stepping_aside))
+        db.session.execute(list_rows.where(TASKS.c.id.in_(stepping_aside))
                            .values(position=literal("!") + cast(TASKS.c.id, String)))
     rewrites = list(new.items())
     for start in range(0, len(rewrites), REWRITE_BATCH):
         batch = values(column("id", Integer), column("position", POSITION_TYPE), name="new_keys")
         keys_of = batch.data(rewrites[start:start + REWRITE_BATCH]).cte("new_keys")
-        db.session.execute(users_rows.add_cte(keys_of).where(TASKS.c.id == keys_of.c.id)
+        db.session.execute(list_rows.add_cte(keys_of).where(TASKS.c.id == keys_of.c.id)
                            .values(position=keys_of.c.position, version=TASKS.c.version + 1, change_seq=seq))
     # What the session holds of these rows is stale now: read them again when next used.
     for task_id in stepping_aside:

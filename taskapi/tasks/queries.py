@@ -1,36 +1,33 @@
-"""Reads of tasks; every one starts from owned_tasks(), so isolation cannot be forgotten."""
+"""Reads of tasks; every one a user asks for starts from visible_tasks(), which joins their memberships, so
+authorization cannot be forgotten. Code that already holds a list's lock reads through list_tasks_of()."""
 
 import functools
 import operator
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, true, tuple_
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import BindParameter
 
 from taskapi.exceptions import NotFoundError
 from taskapi.extensions import db
-from taskapi.models import contains_pattern
+from taskapi.lists.access import require
+from taskapi.lists.models import Membership, Role
+from taskapi.models import InSelect, contains_pattern
 from taskapi.tasks import cursors
-from taskapi.tasks.models import MAX_ID, Priority, Task, TaskTag, TaskTombstone
+from taskapi.tasks.models import MAX_ID, Priority, Task, TaskTag
 from taskapi.tasks.schemas import ListCursorSchema, TaskFilterSchema
 
 FILTER_SCHEMA = TaskFilterSchema()
 LIST_CURSOR_SCHEMA = ListCursorSchema()
-FILTERS = ("status", "priority", "tag", "q", "due_before", "due_after", "sort")
+FILTERS = ("list_id", "assignee", "status", "priority", "tag", "q", "due_before", "due_after", "sort")
 
-# What owned_tasks() selects: the live tasks (every route but the trash's), the trash, or both.
+# What the doors select: the live tasks (every route but the trash's), the trash, or both.
 LIVE, TRASH, EVERY = "live", "trash", "every"
 TASKS = Task.__table__
 
 
-def owned_tasks(user, scope=LIVE):
-    """The only way to select tasks: those of `user`, live (by default), in the trash, or both.
-
-    `user` may also be the User class: the query then matches each user's own tasks (a correlated
-    subquery over users).
-    """
-    query = select(Task).where(Task.user_id == user.id)
+def _scoped(query, scope):
     if scope == LIVE:
         return query.where(Task.deleted_at.is_(None))
     if scope == TRASH:
@@ -38,8 +35,28 @@ def owned_tasks(user, scope=LIVE):
     return query
 
 
+def visible_tasks(user, scope=LIVE):
+    """The only way to select tasks for a user: those of the lists they are a member of, live (by default),
+    in the trash, or both. role_in_list(user) adds their role in each task's list.
+    """
+    lists = select(Membership.list_id).where(Membership.user_id == user.id)
+    return _scoped(select(Task).where(InSelect(Task.list_id, lists)), scope)
+
+
+def role_in_list(user):
+    """The user's role in the list of each task visible_tasks() selects: a column to add."""
+    role = select(Membership.role).where(Membership.list_id == Task.list_id, Membership.user_id == user.id)
+    return role.scalar_subquery().label("role")
+
+
+def list_tasks_of(list_id, scope=LIVE):
+    """The tasks of one list, for code that has authorized the caller and holds the list's lock
+    (taskapi.lists.access.next_change), or works for no user (maintenance)."""
+    return _scoped(select(Task).where(Task.list_id == list_id), scope)
+
+
 class _EachUser:
-    """A stand-in user whose id is a bound parameter: statements built once from owned_tasks() serve every
+    """A stand-in user whose id is a bound parameter: statements built once from visible_tasks() serve every
     user (SQLAlchemy keeps a built statement's compiled form; rebuilding one costs each request ~0.5 ms)."""
 
     id: BindParameter[int] = bindparam("user_id")
@@ -48,38 +65,37 @@ class _EachUser:
 EACH_USER = _EachUser()
 
 
-def owned_tombstones(user):
-    """owned_tasks()' sibling for tasks gone for good: the only way to select tombstones."""
-    return select(TaskTombstone).where(TaskTombstone.user_id == user.id)
-
-
-def every_task(user):
-    """All of `user`'s tasks, live and trashed, oldest first (the account export)."""
-    return db.session.execute(owned_tasks(user, EVERY).order_by(Task.id)).scalars().all()
-
-
 @functools.cache
-def _one_task(scope):
-    return owned_tasks(EACH_USER, scope).where(Task.id == bindparam("task_id"))
+def _one_task(scope, with_role):
+    query = visible_tasks(EACH_USER, scope).where(Task.id == bindparam("task_id"))
+    return query.add_columns(role_in_list(EACH_USER)) if with_role else query
 
 
-def get_task(user, task_id, scope=LIVE):
-    """`user`'s task `task_id` (live unless asked), or 404 exactly as for a task that does not exist."""
-    task = None
+def get_task(user, task_id, scope=LIVE, permission=None):
+    """`user`'s task `task_id`: 404 exactly as for a task that does not exist unless they are a member of its
+    list, 403 unless their role there allows `permission` (None: reading, which any member may)."""
+    row = None
     if 0 < task_id <= MAX_ID:
-        params = {"user_id": user.id, "task_id": task_id}
-        task = db.session.execute(_one_task(scope), params).scalar_one_or_none()
-    if task is None:
+        statement = _one_task(scope, with_role=permission is not None)
+        row = db.session.execute(statement, {"user_id": user.id, "task_id": task_id}).one_or_none()
+    if row is None:
         raise NotFoundError()
-    return task
+    if permission is not None:
+        require(row.role, permission)
+    return row.Task
 
 
-def _filter_params(filters):
+def _filter_params(user, filters):
     """The values of `filters`, named as _filtered() binds them."""
     params: dict[str, object] = {}
-    for name in ("status", "priority"):
+    for name in ("list_id", "status", "priority"):
         if filters.get(name):
             params[name] = list(filters[name])
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        params["unassigned"] = True
+    elif assignee is not None:
+        params["assignee"] = user.id if assignee == "me" else int(assignee)
     for i, tag in enumerate(filters.get("tag") or ()):
         params[f"tag_{i}"] = tag
     if filters.get("q"):
@@ -93,14 +109,20 @@ def _filter_params(filters):
 
 def _filtered(params):
     """The user's live tasks matching the filters named in `params` (their values bound at execution)."""
-    query = owned_tasks(EACH_USER)
+    query = visible_tasks(EACH_USER)
+    if "list_id" in params:
+        query = query.where(Task.list_id.in_(bindparam("list_id", expanding=True)))
+    if "unassigned" in params:
+        query = query.where(Task.assignee_id.is_(None))
+    if "assignee" in params:
+        query = query.where(Task.assignee_id == bindparam("assignee", type_=Integer))
     if "status" in params:
         query = query.where(Task.status.in_(bindparam("status", expanding=True)))
     if "priority" in params:
         query = query.where(Task.priority.in_(bindparam("priority", expanding=True)))
     for name in sorted(name for name in params if name.startswith("tag_")):
-        tagged = select(TaskTag.task_id).where(TaskTag.user_id == EACH_USER.id, TaskTag.tag == bindparam(name))
-        query = query.where(Task.id.in_(tagged))
+        query = query.where(select(TaskTag.task_id).where(TaskTag.task_id == Task.id, TaskTag.tag == bindparam(name))
+                            .exists())
     if "pattern" in params:
         # A text shorter than q cannot contain it: comparing lengths first spares ILIKE's scan of every long
         # row for a long q (case folding maps one character to one, in SQLite and PostgreSQL's libc locales).
@@ -196,7 +218,7 @@ def list_tasks(user, args):
     """One page of `user`'s matching tasks, their total and the next page's cursor, in one query."""
     limit = args["limit"]
     filters, offset, last = _list_state(user, args)
-    params = _filter_params(filters)
+    params = _filter_params(user, filters)
     cursor = None if last is None else "null" if last[0] is None else "value"
     statement = _list_statement(filters["sort"], tuple(sorted(params)), cursor)
     params.update(user_id=user.id, limit=limit + 1, offset=0 if last else offset)
@@ -224,14 +246,20 @@ def list_trash(user, args):
 
 @functools.cache
 def _trash_statement():
-    trash = owned_tasks(EACH_USER, TRASH)
+    trash = visible_tasks(EACH_USER, TRASH)
     return _page_with_total(trash, trash, lambda entity: _ordering(entity.deleted_at, entity.id, True, False))
 
 
 def tag_counts(user):
     """The tags of the user's live tasks, with how many carry each, by name."""
     query = (
-        owned_tasks(user).join(TaskTag, TaskTag.task_id == Task.id).where(TaskTag.user_id == user.id)
+        visible_tasks(user).join(TaskTag, TaskTag.task_id == Task.id)
         .with_only_columns(TaskTag.tag, func.count()).group_by(TaskTag.tag).order_by(TaskTag.tag)
     )
     return [{"name": tag, "count": count} for tag, count in db.session.execute(query)]
+
+
+def owned_list_tasks(user):
+    """Every task, live and trashed, of the lists `user` owns, oldest first (the account export)."""
+    owned = visible_tasks(user, EVERY).where(role_in_list(user) == Role.owner)
+    return db.session.execute(owned.order_by(Task.id)).scalars().all()

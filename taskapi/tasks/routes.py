@@ -17,6 +17,7 @@ from taskapi.tasks.schemas import (
     IdempotencyHeaderSchema,
     IfMatchSchema,
     IfNoneMatchSchema,
+    ListScopeQuerySchema,
     TagListSchema,
     TaskBulkUpdateSchema,
     TaskCreateSchema,
@@ -29,7 +30,7 @@ from taskapi.tasks.schemas import (
     TrashListSchema,
 )
 
-blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The signed-in user's tasks.")
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="The tasks of the caller's lists.")
 tags_blp = Blueprint("tags", __name__, url_prefix="/api/v1/tags", description="The tags of the user's tasks.")
 
 ETAG_HEADER = {
@@ -42,21 +43,23 @@ def _task_headers(task_id, version):
     return {"ETag": etag(task_id, version)}
 
 
-def _versions(headers, task_id):
-    """The versions of the task If-Match accepts (its ETags are "<id>.<version>"); None: any (no If-Match, or *)."""
+def versions_from(headers, object_id):
+    """The versions If-Match accepts of a task or list (their ETags are "<id>.<version>"); None: any (no If-Match,
+    or *)."""
     if headers.get("if_match") is None:
         return None
     accepted = parse_etags(headers["if_match"])
     if accepted.star_tag:
         return None
-    pattern = re.compile(rf"{task_id}\.([0-9]+)")
+    pattern = re.compile(rf"{object_id}\.([0-9]+)")
     matches = (pattern.fullmatch(tag) for tag in accepted.as_set() if tag)  # an empty If-Match parses to a None
     return {int(match[1]) for match in matches if match}
 
 
-def _not_modified(headers, task):
+def not_modified(headers, current_etag):
+    """Whether If-None-Match names the current ETag (then: 304)."""
     return headers.get("if_none_match") is not None and parse_etags(headers["if_none_match"]).contains_weak(
-        task.etag.strip('"'))
+        current_etag.strip('"'))
 
 
 @blp.post("")
@@ -65,7 +68,7 @@ def _not_modified(headers, task):
 @blp.body(TaskCreateSchema)
 @idempotency.idempotent
 @blp.response(201, TaskSchema, headers={**ETAG_HEADER, **LOCATION_HEADER})
-@blp.errors(409, 500, 503)
+@blp.errors(403, 409, 500, 503)
 def create_task(data):
     """Create a task; safe to retry with an Idempotency-Key."""
     task = commands.create_task(current_user, data)
@@ -86,7 +89,7 @@ def list_tasks(args):
 @blp.authenticated()
 @blp.body(TaskBulkUpdateSchema)
 @blp.response(200, TaskItemsSchema)
-@blp.errors(404, 500, 503)
+@blp.errors(403, 404, 409, 412, 500, 503)
 def update_tasks(data):
     """Make the same changes to up to 100 tasks, all or nothing."""
     return {"items": commands.update_tasks(current_user, data["ids"], data["changes"])}
@@ -114,20 +117,22 @@ def list_trash(args):
 
 @blp.delete("/trash")
 @blp.authenticated()
+@blp.arguments(ListScopeQuerySchema, location="query")
 @blp.response(204)
-@blp.errors(500, 503)
-def empty_trash():
-    """Empty the trash: its tasks are gone for good."""
-    trash.empty_trash(current_user)
+@blp.errors(403, 500, 503)
+def empty_trash(args):
+    """Empty a list's trash (the inbox's by default): its tasks are gone for good."""
+    trash.empty_trash(current_user, args.get("list_id"))
 
 
 @blp.post("/clear-completed")
 @blp.authenticated()
+@blp.arguments(ListScopeQuerySchema, location="query")
 @blp.response(200, ClearedSchema)
-@blp.errors(500, 503)
-def clear_completed():
-    """Move every completed task to the trash."""
-    return {"deleted": trash.clear_completed(current_user)}
+@blp.errors(403, 500, 503)
+def clear_completed(args):
+    """Move every completed task of a list (the inbox by default) to the trash."""
+    return {"deleted": trash.clear_completed(current_user, args.get("list_id"))}
 
 
 @blp.get("/<int:task_id>")
@@ -139,7 +144,7 @@ def clear_completed():
 def get_task(headers, task_id):
     """Read one task."""
     task = queries.get_task(current_user, task_id)
-    if _not_modified(headers, task):
+    if not_modified(headers, task.etag):
         return make_response("", 304, _task_headers(task.id, task.version))
     return task, 200, _task_headers(task.id, task.version)
 
@@ -150,10 +155,10 @@ def get_task(headers, task_id):
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(TaskWriteSchema)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 412, 500, 503)
+@blp.errors(403, 404, 409, 412, 500, 503)
 def update_task(headers, data, task_id):
     """Change the fields given; the rest stay (PUT does the same as PATCH)."""
-    task = commands.update_task(current_user, task_id, data, _versions(headers, task_id))
+    task = commands.update_task(current_user, task_id, data, versions_from(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -161,10 +166,10 @@ def update_task(headers, data, task_id):
 @blp.authenticated()
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 412, 500, 503)
+@blp.errors(403, 404, 412, 500, 503)
 def toggle_task(headers, task_id):
     """Complete a task, or reopen a completed one."""
-    task = commands.toggle_task(current_user, task_id, _versions(headers, task_id))
+    task = commands.toggle_task(current_user, task_id, versions_from(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
@@ -172,10 +177,10 @@ def toggle_task(headers, task_id):
 @blp.authenticated()
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.response(204)
-@blp.errors(404, 412, 500, 503)
+@blp.errors(403, 404, 412, 500, 503)
 def delete_task(headers, task_id):
     """Move a task to the trash."""
-    trash.trash_task(current_user, task_id, _versions(headers, task_id))
+    trash.trash_task(current_user, task_id, versions_from(headers, task_id))
 
 
 @blp.post("/<int:task_id>/move")
@@ -183,17 +188,17 @@ def delete_task(headers, task_id):
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(TaskMoveSchema)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 412, 500, 503)
+@blp.errors(403, 404, 412, 500, 503)
 def move_task(headers, data, task_id):
     """Put a task right after another one in the manual order (after null: first)."""
-    task = commands.move_task(current_user, task_id, data["after"], _versions(headers, task_id))
+    task = commands.move_task(current_user, task_id, data["after"], versions_from(headers, task_id))
     return task, 200, _task_headers(task.id, task.version)
 
 
 @blp.post("/<int:task_id>/restore")
 @blp.authenticated()
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
-@blp.errors(404, 500, 503)
+@blp.errors(403, 404, 500, 503)
 def restore_task(task_id):
     """Bring a task back from the trash, as it was."""
     task = trash.restore_task(current_user, task_id)

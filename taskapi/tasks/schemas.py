@@ -17,13 +17,20 @@ from taskapi.tasks.models import (
     Status,
 )
 
-READ_ONLY = ("id", "completed_at", "created_at", "updated_at", "version", "position")
+READ_ONLY = ("id", "completed_at", "created_at", "updated_at", "version", "position", "created_by")
 SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "title", "id", "position")
 BULK_MAX = 100
 FEED_LIMIT_MAX = 1000
-CURSOR_MAX = 2000  # far beyond any cursor the service makes
+FEED_LISTS_MAX = 100_000
+CURSOR_MAX = 2000  # far beyond any list cursor the service makes
+FEED_CURSOR_MAX = 16000  # a feed cursor holds a position per list (compressed)
 # Trimmed strings must keep a character: what the OpenAPI document says of them.
 NOT_BLANK = {"pattern": r"\S"}
+
+
+def _integer(lowest, highest, **kwargs):
+    """A JSON integer (not a boolean, a float or a string of digits) from `lowest` to `highest`."""
+    return fields.Integer(strict=True, validate=validate.Range(lowest, highest), **kwargs)
 
 
 def TaskStatus(**kwargs):  # noqa: N802 - a field factory reads like a field class
@@ -63,6 +70,10 @@ class Tags(fields.List):
 
 class TaskSchema(Schema):
     id = fields.Integer(required=True, metadata={"example": 7})
+    list_id = fields.Integer(required=True, metadata={"example": 4})
+    assignee_id = fields.Integer(required=True, allow_none=True, metadata={"example": None})
+    created_by = fields.Integer(required=True, allow_none=True, metadata={
+        "example": 1, "description": "null once that account is gone."})
     title = fields.String(required=True, metadata={"example": "Write report"})
     description = fields.String(required=True, allow_none=True, metadata={"example": "Quarterly numbers"})
     status = TaskStatus(required=True)
@@ -92,6 +103,11 @@ class TaskWriteSchema(Schema):
     priority = TaskPriority()
     due_at = UTCDateTime(allow_none=True)
     tags = Tags(metadata={"description": "Replaces the whole list."})
+    list_id = _integer(1, MAX_ID, metadata={
+        "description": "The task's list (on create, default: the caller's inbox); a change moves it, first in "
+                       "the other list (tasks.write in both)."})
+    assignee_id = _integer(1, MAX_ID, allow_none=True, metadata={
+        "description": "A member of the task's list, or null."})
 
     @pre_load
     def trim_title(self, data, **kwargs):
@@ -146,6 +162,10 @@ class TaskFilterSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # unknown query parameters are ignored
 
+    list_id = fields.List(fields.Integer(validate=validate.Range(1, MAX_ID)), metadata={
+        "description": "Only tasks of these lists (repeatable)."})
+    assignee = Text(validate=validate.Regexp(r"^(me|none|[1-9][0-9]{0,9})$", error="Must be me, none or a user id."),
+                    metadata={"description": "me, none, or a user id."})
     status = fields.List(TaskStatus())
     priority = fields.List(TaskPriority())
     tag = fields.List(Tag(), validate=validate.Length(max=TAGS_PER_TASK),
@@ -172,11 +192,6 @@ class TaskQuerySchema(TaskFilterSchema):
     def no_offset_with_a_cursor(self, data, **kwargs):
         if "cursor" in data and "offset" in data:
             raise ValidationError("Not allowed with a cursor.", field_name="offset")
-
-
-def _integer(lowest, highest, **kwargs):
-    """A JSON integer (not a boolean, a float or a string of digits) from `lowest` to `highest`."""
-    return fields.Integer(strict=True, validate=validate.Range(lowest, highest), **kwargs)
 
 
 # The last row's sort value as each sort writes it in a cursor: the sort column's value, JSON-ready.
@@ -212,19 +227,27 @@ class ListCursorSchema(Schema):
 
 
 class FeedCursorSchema(Schema):
-    """A change-feed cursor's payload as the service writes it: the change sequence (and, within it, the
-    task id) answered up to, and when it was issued (Unix seconds)."""
+    """A change-feed cursor's payload as the service writes it: per list, the list's change sequence (and,
+    within it, the task id) answered up to; and when it was issued (Unix seconds). A cursor of v2 has one
+    sequence instead of `lists`: its user's, now their inbox's."""
 
-    seq = _integer(0, MAX_SEQ, required=True)
-    id = _integer(1, MAX_ID, required=True, allow_none=True)
+    lists = fields.List(fields.Tuple((_integer(1, MAX_ID), _integer(0, MAX_SEQ), _integer(1, MAX_ID, allow_none=True))),
+                        validate=validate.Length(max=FEED_LISTS_MAX))
+    seq = _integer(0, MAX_SEQ)
+    id = _integer(1, MAX_ID, allow_none=True)
     issued = _integer(0, LATEST_TIMESTAMP, required=True)
+
+    @validates_schema
+    def lists_or_one_sequence(self, data, **kwargs):
+        if ("lists" in data) == ("seq" in data and "id" in data):
+            raise ValidationError("Either lists, or seq and id.")
 
 
 class FeedQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    since = Text(validate=validate.Length(1, CURSOR_MAX), metadata={
+    since = Text(validate=validate.Length(1, FEED_CURSOR_MAX), metadata={
         "description": "The cursor of the previous answer; without it, a full sync of the live tasks."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, FEED_LIMIT_MAX))
 
@@ -233,9 +256,22 @@ class FeedSchema(Schema):
     changes = fields.List(fields.Nested(TaskSchema), required=True, metadata={
         "description": "Tasks created, changed, moved or restored, in their current state."})
     deleted = fields.List(fields.Integer(), required=True, metadata={
-        "description": "Ids of tasks trashed or gone for good."})
+        "description": "Ids of tasks trashed, gone for good, or out of the caller's sight (their list left)."})
+    lists = fields.List(fields.Nested("ListSchema"), required=True, metadata={
+        "description": "Lists created, changed or newly visible, in their current state (a full sync: all)."})
+    deleted_lists = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Ids of lists deleted or no longer visible to the caller."})
     cursor = fields.String(required=True, metadata={"description": "Pass as since= next time."})
     has_more = fields.Boolean(required=True, metadata={"description": "Call again at once with the cursor."})
+
+
+class ListScopeQuerySchema(Schema):
+    """Which list's trash a trash-wide operation acts on."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    list_id = fields.Integer(validate=validate.Range(1, MAX_ID), metadata={"description": "Default: your inbox."})
 
 
 class ClearedSchema(Schema):

@@ -25,7 +25,7 @@ def set_tags(tasks_and_tags):
         task.tags = list(tags)
     db.session.flush()
     removed = [(task.id, tag) for task, tags in tasks_and_tags for tag in before[id(task)] - set(tags)]
-    added = [{"task_id": task.id, "user_id": task.user_id, "tag": tag}
+    added = [{"task_id": task.id, "tag": tag}
              for task, tags in tasks_and_tags for tag in set(tags) - before[id(task)]]
     if removed:
         db.session.execute(delete(TAG_ROWS).where(tuple_(TAG_ROWS.c.task_id, TAG_ROWS.c.tag).in_(removed)))

@@ -21,9 +21,13 @@ def test_the_export_holds_the_user_tasks_sessions_and_events(client, user, auth,
     assert response.headers["Content-Disposition"] == 'attachment; filename="taskapi-export.json"'
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
-    assert set(body) == {"exported_at", "user", "tasks", "sessions", "events"}
+    assert set(body) == {"exported_at", "user", "tasks", "lists", "memberships", "sessions", "events"}
     assert body["user"] == user["user"]
     assert [task["title"] for task in body["tasks"]] == ["Mine"]
+    inbox = body["lists"][0]
+    assert [(item["name"], item["inbox"]) for item in body["lists"]] == [("Inbox", True)]
+    assert body["memberships"] == [{"list": {"id": inbox["id"], "name": "Inbox"}, "role": "owner"}]
+    assert body["tasks"][0]["list_id"] == inbox["id"]
     assert body["tasks"][0]["deleted_at"] is None
     assert len(body["sessions"]) == 2 and [s["current"] for s in body["sessions"]] == [False, True]
     assert [event["event"] for event in body["events"]] == ["login", "registered"]

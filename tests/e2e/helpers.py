@@ -12,7 +12,7 @@ TASKS = "/api/v1/tasks"
 USER_KEYS = {"id", "email", "name", "role", "created_at"}
 PAIR_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user"}
 TASK_KEYS = {"id", "title", "description", "status", "priority", "due_at", "completed_at", "created_at",
-             "updated_at", "version", "tags", "position"}
+             "updated_at", "version", "tags", "position", "list_id", "assignee_id", "created_by"}
 ENVELOPE_KEYS = {"status", "code", "message", "request_id"}
 
 
@@ -107,5 +107,7 @@ def query(database, sql, params=()):
 
 
 def task_rows(database, user_id):
-    return query(database, "SELECT id, title, description, status, priority, due_at, completed_at, created_at, "
-                           "updated_at, version FROM tasks WHERE user_id = %s ORDER BY id", (user_id,))
+    """The rows of the tasks of the lists the user owns (their inbox: the only list these tests use)."""
+    return query(database, "SELECT t.id, t.title, t.description, t.status, t.priority, t.due_at, t.completed_at, "
+                           "t.created_at, t.updated_at, t.version FROM tasks t JOIN lists l ON l.id = t.list_id "
+                           "WHERE l.owner_id = %s ORDER BY t.id", (user_id,))

@@ -517,8 +517,10 @@ class Workload:
 def verify(workload, database):
     """The ledger against the database: (verified writes, problems)."""
     accounts = workload.accounts()
-    rows = query(database, "SELECT id, user_id, title, status::text, priority::text, version, position, "
-                           "deleted_at IS NOT NULL FROM tasks WHERE user_id = ANY(%s)",
+    # Every account writes to its inbox only: a task's account is its list's owner.
+    rows = query(database, "SELECT t.id, l.owner_id, t.title, t.status::text, t.priority::text, t.version, "
+                           "t.position, t.deleted_at IS NOT NULL FROM tasks t JOIN lists l ON l.id = t.list_id "
+                           "WHERE l.owner_id = ANY(%s)",
                  ([a.user_id for a in accounts],))
     by_id = {row[0]: row for row in rows}
     problems, verified = [], 0

@@ -154,13 +154,13 @@ def test_a_chunked_body_over_the_limit_is_413_and_stores_nothing(server, databas
         response = api.post(TASKS, data=chunks_of(body), headers=headers)
         assert_error(response, 413, "payload_too_large")
         assert response.headers["Connection"] == "close"
-    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(0,)]
+    assert query(database, "SELECT count(*) FROM tasks WHERE created_by = %s", (user_id,)) == [(0,)]
 
     at_limit = b'{"title": "Whole"}'
     at_limit += b" " * (MAX_BODY - len(at_limit))
     response = api.post(TASKS, data=chunks_of(at_limit, 1000), headers=headers)
     assert response.status_code == 201, response.text
-    assert query(database, "SELECT title FROM tasks WHERE user_id = %s", (user_id,)) == [("Whole",)]
+    assert query(database, "SELECT title FROM tasks WHERE created_by = %s", (user_id,)) == [("Whole",)]
 
 
 def test_pipelined_requests_and_expect_100_continue_are_served_in_order(server, database):

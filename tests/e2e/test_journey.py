@@ -98,11 +98,11 @@ def test_a_frontend_journey_through_the_contract(server, database):
         **key, "Content-Type": "application/json"})  # same JSON, another key order
     assert again.status_code == 201, again.text
     assert again.json() == report and again.headers["ETag"] == etag_v1
-    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(1,)]
+    assert query(database, "SELECT count(*) FROM tasks WHERE created_by = %s", (user_id,)) == [(1,)]
     assert_error(api.post(TASKS, json={**body, "title": "Other"}, headers=key), 409, "idempotency_conflict")
     assert_error(api.post(TASKS, json={"title": "x", "version": 3}), 422, "validation_error")
     assert_error(api.post(TASKS, json={"title": "naive", "due_at": "2030-01-01T10:00:00"}), 422, "validation_error")
-    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(1,)]
+    assert query(database, "SELECT count(*) FROM tasks WHERE created_by = %s", (user_id,)) == [(1,)]
 
     # -- more tasks, then list with filters and sorts
     groceries = api.create_task(title="Buy groceries", priority="low", due_at="2030-01-05T09:00:00Z")

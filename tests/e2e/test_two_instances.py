@@ -122,7 +122,7 @@ def test_an_idempotency_key_holds_across_instances(pair, database):
     assert second.status_code == 201, second.text
     assert second.json() == first.json() and second.headers["ETag"] == first.headers["ETag"]
     assert_error(b.post(TASKS, json={"title": "Pay the rent"}, headers=key), 409, "idempotency_conflict")
-    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(1,)]
+    assert query(database, "SELECT count(*) FROM tasks WHERE created_by = %s", (user_id,)) == [(1,)]
 
     # The same key sent to A and B at the same moment: still one task, and both get it.
     for attempt in range(5):
@@ -138,7 +138,7 @@ def test_an_idempotency_key_holds_across_instances(pair, database):
             answers = list(pool.map(send, (a, b)))
         assert [r.status_code for r in answers] == [201, 201], [r.text for r in answers]
         assert answers[0].json() == answers[1].json()
-    assert query(database, "SELECT count(*) FROM tasks WHERE user_id = %s", (user_id,)) == [(6,)]
+    assert query(database, "SELECT count(*) FROM tasks WHERE created_by = %s", (user_id,)) == [(6,)]
 
 
 def test_a_stale_if_match_on_one_instance_after_a_write_on_the_other_is_412(pair, database):

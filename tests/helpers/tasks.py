@@ -14,8 +14,8 @@ TRASH = f"{TASKS}/trash"
 CHANGES = f"{TASKS}/changes"
 TAGS = "/api/v1/tags"
 TASK_FIELDS = {"id", "title", "description", "status", "priority", "due_at", "completed_at", "created_at",
-               "updated_at", "version", "tags", "position"}
-READ_ONLY = ("id", "version", "created_at", "updated_at", "completed_at", "position")
+               "updated_at", "version", "tags", "position", "list_id", "assignee_id", "created_by"}
+READ_ONLY = ("id", "version", "created_at", "updated_at", "completed_at", "position", "created_by")
 
 
 def task_url(task_id, suffix=""):
@@ -59,9 +59,9 @@ def stored_tasks(app):
 
 
 def tag_rows(app, task_id=None):
-    """(task_id, user_id, tag) rows of task_tags, sorted; of one task when given."""
+    """(task_id, tag) rows of task_tags, sorted; of one task when given."""
     with app.app_context():
-        query = select(TaskTag.task_id, TaskTag.user_id, TaskTag.tag).order_by(TaskTag.task_id, TaskTag.tag)
+        query = select(TaskTag.task_id, TaskTag.tag).order_by(TaskTag.task_id, TaskTag.tag)
         if task_id is not None:
             query = query.where(TaskTag.task_id == task_id)
         return [tuple(row) for row in db.session.execute(query)]
@@ -70,7 +70,8 @@ def tag_rows(app, task_id=None):
 def tombstones(app):
     """{task_id: change_seq} of every tombstone."""
     with app.app_context():
-        return dict(db.session.execute(select(TaskTombstone.task_id, TaskTombstone.change_seq)).all())
+        query = select(TaskTombstone.task_id, TaskTombstone.change_seq).order_by(TaskTombstone.change_seq)
+        return dict(db.session.execute(query).all())
 
 
 def page_of(client, auth, url=TASKS, **params):

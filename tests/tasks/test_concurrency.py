@@ -12,6 +12,7 @@ from taskapi.extensions import db
 from taskapi.tasks.models import Task
 from tests.helpers.api import assert_error
 from tests.helpers.tasks import CHANGES, TASKS, create, read, stored, task_count, task_url
+from tests.helpers.threads import race
 
 ROUNDS = 5
 
@@ -26,29 +27,6 @@ def pg_app(app):
         for connection in connections:
             connection.close()
     return app
-
-
-def race(app, *senders):
-    """Run each sender(client) in its own thread with its own test client, released together."""
-    barrier = threading.Barrier(len(senders))
-    results, errors = [None] * len(senders), []
-
-    def run(index, send):
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            results[index] = send(client)
-        except Exception as exc:  # surfaced in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, send)) for i, send in enumerate(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors
-    return results
 
 
 def patcher(task_id, auth, body, **headers):

@@ -6,13 +6,15 @@ from tests.helpers.api import assert_error
 from tests.helpers.tasks import READ_ONLY, TASK_FIELDS, TASKS, create, parse_time, read, stored, task_count
 
 
-def test_create_is_201_with_the_task_and_its_defaults(client, auth):
+def test_create_is_201_with_the_task_and_its_defaults(client, auth, user):
     response = client.post(TASKS, json={"title": "Write report"}, headers=auth)
     assert response.status_code == 201
     body = response.get_json()
     assert set(body) == TASK_FIELDS
     assert isinstance(body["id"], int)
-    assert {k: body[k] for k in TASK_FIELDS - {"id", "created_at", "updated_at", "position"}} == {
+    inbox = client.get("/api/v1/lists", headers=auth).get_json()["items"][0]
+    assert inbox["inbox"] and body["list_id"] == inbox["id"]
+    assert {k: body[k] for k in TASK_FIELDS - {"id", "created_at", "updated_at", "position", "list_id"}} == {
         "title": "Write report",
         "description": None,
         "status": "pending",
@@ -21,6 +23,8 @@ def test_create_is_201_with_the_task_and_its_defaults(client, auth):
         "completed_at": None,
         "version": 1,
         "tags": [],
+        "assignee_id": None,
+        "created_by": user["user"]["id"],
     }
     assert parse_time(body["created_at"]) == parse_time(body["updated_at"])
     assert isinstance(body["position"], str) and body["position"]

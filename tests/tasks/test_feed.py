@@ -15,7 +15,7 @@ FEED_SALT = "taskapi.tasks.feed-cursor"
 
 def feed(client, auth, **params):
     body = page_of(client, auth, CHANGES, **params)
-    assert set(body) == {"changes", "deleted", "cursor", "has_more"}
+    assert set(body) == {"changes", "deleted", "lists", "deleted_lists", "cursor", "has_more"}
     return body
 
 

@@ -1,4 +1,4 @@
-"""MAX_TASKS_PER_USER: a cap on live and trashed tasks, counted without counting rows; `q` backed by trigram
+"""MAX_TASKS_PER_LIST: a cap on a list's live and trashed tasks, counted without counting rows; `q` backed by trigram
 indexes."""
 
 from datetime import timedelta
@@ -6,29 +6,29 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from taskapi.auth.models import User
 from taskapi.extensions import db
+from taskapi.lists.models import TaskList
 from taskapi.models import utcnow
 from taskapi.tasks.models import Task
 from taskapi.tasks.trash import purge
 from tests.helpers.api import assert_error, bearer, register
 from tests.helpers.tasks import TASKS, TRASH, create, stored_tasks, task_count, task_url, trash
-from tests.tasks.test_concurrency import race
+from tests.helpers.threads import race
 
 CAP = 3
 
 
 @pytest.fixture
 def app(make_app):
-    return make_app(MAX_TASKS_PER_USER=CAP)
+    return make_app(MAX_TASKS_PER_LIST=CAP)
 
 
 def task_counts(app):
-    """(the kept count, the real count of tasks, live and trashed) for every user."""
+    """(the kept count, the real count of tasks, live and trashed) for every list."""
     with app.app_context():
-        kept = dict(db.session.execute(select(User.id, User.task_count)).all())
-        real = dict(db.session.execute(select(Task.user_id, func.count()).group_by(Task.user_id)).all())
-    return kept, {user_id: real.get(user_id, 0) for user_id in kept}
+        kept = dict(db.session.execute(select(TaskList.id, TaskList.task_count)).all())
+        real = dict(db.session.execute(select(Task.list_id, func.count()).group_by(Task.list_id)).all())
+    return kept, {list_id: real.get(list_id, 0) for list_id in kept}
 
 
 def test_creating_past_the_cap_is_409_and_stores_nothing(app, client, auth):
@@ -97,7 +97,7 @@ def test_a_replayed_create_is_answered_even_at_the_cap(app, client, auth):
 
 
 def test_the_kept_count_follows_every_way_a_task_comes_and_goes(make_app, runner):
-    app = make_app(MAX_TASKS_PER_USER=1000)
+    app = make_app(MAX_TASKS_PER_LIST=1000)
     client = app.test_client()
     auth = bearer(register(client)["access_token"])
     tasks = [create(client, auth, f"Task {i}", status="completed" if i % 2 else "pending") for i in range(8)]
@@ -145,9 +145,9 @@ def test_concurrent_creates_fill_the_cap_exactly_counting_the_trash(app, client,
 def test_the_cap_is_read_from_the_environment():
     from taskapi import config
 
-    assert config.load("/tmp", {"TASKAPI_ENV": "development"})["MAX_TASKS_PER_USER"] == 10_000
-    with pytest.raises(config.ConfigError, match="MAX_TASKS_PER_USER"):
-        config.load("/tmp", {"TASKAPI_ENV": "development", "MAX_TASKS_PER_USER": "0"})
+    assert config.load("/tmp", {"TASKAPI_ENV": "development"})["MAX_TASKS_PER_LIST"] == 10_000
+    with pytest.raises(config.ConfigError, match="MAX_TASKS_PER_LIST"):
+        config.load("/tmp", {"TASKAPI_ENV": "development", "MAX_TASKS_PER_LIST": "0"})
 
 
 def test_q_has_trigram_indexes_on_postgresql(app):

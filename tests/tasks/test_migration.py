@@ -49,15 +49,19 @@ def test_a_v1_database_upgrades_with_every_task_ordered_and_numbered(blank_app):
             before = _row_dicts(connection, "SELECT * FROM tasks ORDER BY id")
         upgrade()
         with db.engine.connect() as connection:
-            after = _row_dicts(connection, "SELECT * FROM tasks ORDER BY id")
-            seqs = dict(connection.execute(text("SELECT email, task_seq FROM users")).all())
+            # Each task is its owner's inbox's now (migration 0011): read with the list's owner as user_id.
+            after = _row_dicts(connection, "SELECT tasks.*, lists.owner_id AS user_id FROM tasks "
+                                           "JOIN lists ON lists.id = tasks.list_id ORDER BY tasks.id")
+            seqs = dict(connection.execute(text(
+                "SELECT users.email, lists.task_seq FROM users JOIN lists ON lists.owner_id = users.id")).all())
             extra_rows = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                           for table in ("task_tags", "task_tombstones")]
-    new_columns = {"tags", "position", "deleted_at", "change_seq"}
+    new_columns = {"tags", "position", "deleted_at", "change_seq", "list_id", "assignee_id", "created_by"}
     assert [{k: v for k, v in row.items() if k not in new_columns} for row in after] == before
     by_id = {row["id"]: row for row in after}
     for row in after:
-        assert (row["tags"], row["deleted_at"]) == ([], None)
+        assert (row["tags"], row["deleted_at"], row["assignee_id"]) == ([], None, None)
+        assert row["created_by"] == row["user_id"]
     ada_newest_first = [task_ids[t] for t in ("Newest", "Tie high id", "Tie low id", "Middle", "Oldest")]
     assert [by_id[i]["position"] for i in ada_newest_first] == ["a0", "a1", "a2", "a3", "a4"]
     assert [by_id[i]["change_seq"] for i in ada_newest_first] == [5, 4, 3, 2, 1]

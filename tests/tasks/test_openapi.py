@@ -60,7 +60,7 @@ def test_task_and_v2_schemas_are_named_and_complete(spec):
     assert {"tags", "position"} <= set(schemas["Task"]["required"])
     assert "position" not in schemas["TaskWrite"]["properties"] and "tags" in schemas["TaskWrite"]["properties"]
     assert set(schemas["TrashedTask"]["required"]) >= {"deleted_at", "tags", "position"}
-    assert set(schemas["Feed"]["required"]) == {"changes", "deleted", "cursor", "has_more"}
+    assert set(schemas["Feed"]["required"]) == {"changes", "deleted", "lists", "deleted_lists", "cursor", "has_more"}
     assert set(schemas["TaskBulkUpdate"]["required"]) == {"ids", "changes"}
     assert set(schemas["TaskMove"]["required"]) == {"after"}
     assert "next_cursor" in schemas["TaskList"]["required"]

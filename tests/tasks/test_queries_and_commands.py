@@ -1,12 +1,17 @@
-"""taskapi.tasks.queries and .commands called directly: scoping by owner and trash, the change lock, versions."""
+"""taskapi.tasks.queries and .commands called directly: scoping by membership and trash, the change lock, versions."""
 
 import pytest
+from sqlalchemy import select
 
 from taskapi.auth import accounts
 from taskapi.exceptions import NotFoundError, VersionMismatchError
 from taskapi.extensions import db
+from taskapi.lists import access
+from taskapi.lists import commands as list_commands
+from taskapi.lists import queries as lists
+from taskapi.lists.models import Role
 from taskapi.tasks import commands, queries, trash
-from taskapi.tasks.models import Priority, Status, Task
+from taskapi.tasks.models import Priority, Status, Task, TaskTombstone
 from taskapi.tasks.schemas import TaskSchema
 from tests.helpers.api import PASSWORD
 
@@ -43,18 +48,28 @@ def make(user, title, **fields):
 def test_create_task_gives_the_new_task(ada):
     body = TASK.dump(commands.create_task(ada, {"title": "Write report", "priority": Priority.high}))
     assert (body["title"], body["priority"], body["status"], body["version"]) == ("Write report", "high", "pending", 1)
-    assert db.session.get(Task, body["id"]).user_id == ada.id
+    stored = db.session.get(Task, body["id"])
+    assert (stored.list_id, stored.created_by) == (lists.inbox_id(ada), ada.id)
 
 
-def test_owned_tasks_selects_only_the_users_tasks(ada, bob):
+def test_visible_tasks_selects_only_the_tasks_of_the_users_lists(ada, bob):
     mine = [make(ada, "A1")["id"], make(ada, "A2")["id"]]
     make(bob, "B1")
-    assert sorted(t.id for t in db.session.execute(queries.owned_tasks(ada)).scalars()) == mine
+    assert sorted(t.id for t in db.session.execute(queries.visible_tasks(ada)).scalars()) == mine
 
 
-def test_owned_tasks_of_a_user_without_tasks_is_empty(ada, bob):
+def test_visible_tasks_of_a_user_without_tasks_is_empty(ada, bob):
     make(ada, "A1")
-    assert db.session.execute(queries.owned_tasks(bob)).scalars().all() == []
+    assert db.session.execute(queries.visible_tasks(bob)).scalars().all() == []
+
+
+def test_visible_tasks_follow_membership(ada, bob):
+    shared = list_commands.create_list(ada, "Shared")
+    task = make(ada, "In the shared list", list_id=shared.id)
+    assert db.session.execute(queries.visible_tasks(bob)).scalars().all() == []
+    list_commands.join(bob, shared.id, Role.viewer)
+    db.session.commit()
+    assert [t.id for t in db.session.execute(queries.visible_tasks(bob)).scalars()] == [task["id"]]
 
 
 def test_get_task_of_another_user_is_404(ada, bob):
@@ -119,13 +134,13 @@ def _ids(query):
     return sorted(task.id for task in db.session.execute(query).scalars())
 
 
-def test_owned_tasks_selects_live_tasks_unless_asked_for_the_trash(ada, bob):
+def test_visible_tasks_selects_live_tasks_unless_asked_for_the_trash(ada, bob):
     live, trashed = make(ada, "A1")["id"], make(ada, "A2")["id"]
     trash.trash_task(ada, trashed)
     trash.trash_task(bob, make(bob, "B1")["id"])
-    assert _ids(queries.owned_tasks(ada)) == [live]
-    assert _ids(queries.owned_tasks(ada, queries.TRASH)) == [trashed]
-    assert _ids(queries.owned_tasks(ada, queries.EVERY)) == [live, trashed]
+    assert _ids(queries.visible_tasks(ada)) == [live]
+    assert _ids(queries.visible_tasks(ada, queries.TRASH)) == [trashed]
+    assert _ids(queries.visible_tasks(ada, queries.EVERY)) == [live, trashed]
 
 
 def test_get_task_finds_a_trashed_task_only_in_the_trash(ada):
@@ -136,20 +151,21 @@ def test_get_task_finds_a_trashed_task_only_in_the_trash(ada):
     assert queries.get_task(ada, task["id"], queries.TRASH).id == task["id"]
 
 
-def test_owned_tombstones_selects_only_the_users_tombstones(ada, bob):
+def test_a_task_gone_for_good_leaves_a_tombstone_in_its_list(ada, bob):
     for user in (ada, bob):
         trash.trash_task(user, make(user, "gone")["id"])
         trash.empty_trash(user)
-    tombstones = db.session.execute(queries.owned_tombstones(ada)).scalars().all()
-    assert [tombstone.user_id for tombstone in tombstones] == [ada.id]
+    tombstones = db.session.execute(select(TaskTombstone)).scalars().all()
+    assert sorted(tombstone.list_id for tombstone in tombstones) == sorted([lists.inbox_id(ada), lists.inbox_id(bob)])
 
 
-def test_next_change_counts_up_per_user(ada, bob):
-    first = commands.next_change(ada)
+def test_next_change_counts_up_per_list(ada, bob):
+    ada_inbox, bob_inbox = lists.inbox_id(ada), lists.inbox_id(bob)
+    first = access.next_change(ada_inbox)
     db.session.commit()
-    assert (commands.next_change(ada), commands.next_change(bob)) == (first + 1, 1)
+    assert (access.next_change(ada_inbox), access.next_change(bob_inbox)) == (first + 1, 1)
     db.session.rollback()
-    assert commands.next_change(ada) == first + 1  # a rolled back change gave its number back
+    assert access.next_change(ada_inbox) == first + 1  # a rolled back change gave its number back
 
 
 def test_every_write_stamps_the_task_with_a_new_change(ada):

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.helpers.api import bearer, register
 from tests.helpers.database import listening
 from tests.helpers.tasks import CHANGES, TAGS, TASKS, TRASH, create, move, task_url
+from tests.lists.test_feed import join, make_list
 
 LIST_MAX = 2  # token validity (user + revocation in one SELECT), then the page with its total
 SINGLE_TASK_MAX = 3  # token validity and the task
@@ -129,14 +131,27 @@ def test_the_trash_takes_two_statements(app, client, auth, task_ids):
         assert len(statements) <= LIST_MAX, (query, statements)
 
 
-def test_the_feed_takes_two_statements(app, client, auth, task_ids):
+# The feed: the user, their lists' sequence heads, the changes with their tasks, the lists they changed.
+FEED_MAX = 4
+
+
+def test_the_feed_takes_four_statements(app, client, auth, task_ids):
     client.delete(task_url(task_ids[0]), headers=auth)
     client.delete(TRASH, headers=auth)
     first = client.get(CHANGES, query_string={"limit": 10}, headers=auth).get_json()
+    client.patch(task_url(task_ids[1]), json={"title": "Changed"}, headers=auth)
     for params in ({}, {"limit": 3}, {"since": first["cursor"]}, {"since": first["cursor"], "limit": 1000}):
         with counted_statements(app) as statements:
             assert client.get(CHANGES, query_string=params, headers=auth).status_code == 200
-        assert len(statements) <= LIST_MAX, (params, statements)
+        assert len(statements) <= FEED_MAX, (params, statements)
+
+
+def test_a_feed_with_nothing_new_takes_two_statements(app, client, auth, task_ids):
+    cursor = client.get(CHANGES, query_string={"limit": 1000}, headers=auth).get_json()["cursor"]
+    with counted_statements(app) as statements:
+        body = client.get(CHANGES, query_string={"since": cursor}, headers=auth).get_json()
+    assert (body["changes"], body["deleted"], body["lists"]) == ([], [], [])
+    assert len(statements) <= LIST_MAX, statements
 
 
 def test_the_tags_take_two_statements(app, client, auth, task_ids):
@@ -156,3 +171,22 @@ def test_a_move_writes_one_task_row(app, client, auth, task_ids, after):
     with counted_statements(app) as statements:
         assert move(client, auth, task_ids[5], after_id).status_code == 200
     assert len(_task_updates(statements)) == 1, statements
+
+
+def test_reads_across_shared_lists_take_as_many_statements_as_one_inbox(app, client, auth, user, task_ids):
+    """The membership the door joins costs no statement of its own: a member of several lists lists and reads
+    their tasks in the counts above."""
+    other = register(client, "other@example.com")
+    for n in range(3):
+        shared = make_list(client, bearer(other["access_token"]), f"Shared {n}")
+        create(client, bearer(other["access_token"]), title=f"Theirs {n}", list_id=shared["id"])
+        join(app, shared["id"], user["user"]["id"], "viewer")
+    theirs = client.get(TASKS, query_string={"q": "Theirs"}, headers=auth).get_json()
+    assert theirs["total"] == 3
+    for query in ("", "?sort=position", f"?list_id={theirs['items'][0]['list_id']}", "?assignee=none&q=task"):
+        with counted_statements(app) as statements:
+            assert client.get(TASKS + query, headers=auth).status_code == 200
+        assert len(statements) <= LIST_MAX, (query, statements)
+    with counted_statements(app) as statements:
+        assert client.get(task_url(theirs["items"][0]["id"]), headers=auth).status_code == 200
+    assert len(statements) <= SINGLE_TASK_MAX, statements

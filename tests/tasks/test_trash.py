@@ -115,7 +115,7 @@ def test_restore_brings_the_task_back_as_it_was_with_version_plus_one(app, clien
     assert read(client, auth, task["id"]).get_json() == body
     row = stored(app, task["id"])
     assert row["deleted_at"] is None and row["change_seq"] > before["change_seq"]
-    assert [row[2] for row in tag_rows(app, task["id"])] == body["tags"] == ["old"]
+    assert [row[1] for row in tag_rows(app, task["id"])] == body["tags"] == ["old"]
     assert ids(page_of(client, auth, TRASH)["items"]) == [trashed[2]["id"], trashed[0]["id"]]
 
 
