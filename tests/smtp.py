@@ -11,6 +11,7 @@ import time
 from aiosmtpd.controller import Controller
 
 RESET_URL = "https://app.example.com/reset?token={token}"
+INVITATION_URL = "https://app.example.com/invitations?token={token}"
 SENDER = "taskapi <no-reply@example.com>"
 TOKEN_IN_LINK = re.compile(r"https://app\.example\.com/reset\?token=([A-Za-z0-9_-]+)")
 
@@ -74,7 +75,7 @@ class SMTPServer:
 def mail_settings(server):
     """Config overrides that send to `server`."""
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": server.port, "MAIL_DEFAULT_SENDER": SENDER,
-            "PASSWORD_RESET_URL": RESET_URL, "MAIL_TIMEOUT": 5}
+            "PASSWORD_RESET_URL": RESET_URL, "INVITATION_URL": INVITATION_URL, "MAIL_TIMEOUT": 5}
 
 
 def text_of(message):

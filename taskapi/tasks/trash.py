@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, distinct, insert, literal, select, update
+from sqlalchemy import delete, insert, literal, select, update
 
 from taskapi.exceptions import InvalidFieldError, InvalidParameterError, NotFoundError, VersionMismatchError
 from taskapi.extensions import db
@@ -111,7 +111,7 @@ def purge():
     def expired(list_id):
         return list_tasks_of(list_id, TRASH).where(Task.deleted_at < cutoff)
 
-    lists = db.session.execute(select(distinct(Task.list_id)).where(Task.deleted_at < cutoff)).scalars().all()
+    lists = db.session.execute(select(Task.list_id).where(Task.deleted_at < cutoff).distinct()).scalars().all()
     deleted = 0
     for list_id in lists:
         try:

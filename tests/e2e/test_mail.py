@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.e2e.helpers import AUTH, PASSWORD, Client, assert_error, unique_email
-from tests.smtp import RESET_URL, SENDER, SMTPServer, reset_token
+from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer, reset_token
 
 NEW = "a brand new password for e2e"
 
@@ -20,7 +20,8 @@ def smtp():
 
 def mail_env(smtp):
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_DEFAULT_SENDER": SENDER,
-            "PASSWORD_RESET_URL": RESET_URL, "BACKGROUND_INTERVAL": 1, "AUTH_RATE_LIMIT": "1000 per minute"}
+            "PASSWORD_RESET_URL": RESET_URL, "INVITATION_URL": INVITATION_URL, "BACKGROUND_INTERVAL": 1,
+            "AUTH_RATE_LIMIT": "1000 per minute"}
 
 
 def test_a_reset_from_request_to_new_password(start_server, smtp):

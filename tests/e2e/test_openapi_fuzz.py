@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 from tests.e2e.conftest import ROOT
-from tests.smtp import RESET_URL, SENDER, SMTPServer
+from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 # What the document promises: no 5xx, only documented statuses, content types, headers and bodies.
@@ -81,7 +81,8 @@ def _served(document, log):
 def test_every_operation_answers_as_documented(start_server, database, tmp_path):
     smtp = SMTPServer().start()  # so the password-reset routes answer as configured, not 503
     server = start_server(AUTH_RATE_LIMIT="100000 per minute", LOGIN_FAILURE_LIMIT=100000, MAIL_SERVER="127.0.0.1",
-                          MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER=SENDER, PASSWORD_RESET_URL=RESET_URL)
+                          MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER=SENDER, PASSWORD_RESET_URL=RESET_URL,
+                          INVITATION_URL=INVITATION_URL)
     answer = requests.get(server.url + "/openapi.json", timeout=10)
     assert answer.status_code == 200, answer.text
     document = answer.json()

@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.conftest import PG_ADMIN_URL
 from tests.e2e.helpers import query
 from tests.e2e.soak import RssSampler, Workload, recovery_seconds, rss_kib, slope_mib_per_minute, verify
-from tests.smtp import RESET_URL, SENDER, SMTPServer, reset_token
+from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer, reset_token
 
 pytestmark = pytest.mark.soak
 
@@ -67,7 +67,8 @@ def _wait_for_mail(database, smtp):
 def test_soak(start_server, database, capsys):
     smtp = SMTPServer().start()
     env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_DEFAULT_SENDER": SENDER,
-           "MAIL_TIMEOUT": 5, "PASSWORD_RESET_URL": RESET_URL, "BACKGROUND_INTERVAL": 1,
+           "MAIL_TIMEOUT": 5, "PASSWORD_RESET_URL": RESET_URL, "INVITATION_URL": INVITATION_URL,
+           "BACKGROUND_INTERVAL": 1,
            "AUTH_RATE_LIMIT": "100000 per minute", "DB_CONNECT_TIMEOUT": 2,
            # No hourly cap on messages per address: every acknowledged request for an account queues one.
            "PASSWORD_RESET_PER_EMAIL": 1_000_000}

@@ -16,12 +16,11 @@ from tests.helpers.api import PASSWORD, assert_error, bearer, register
 from tests.helpers.auth import count
 from tests.helpers.tasks import parse_time
 from tests.helpers.threads import race
-from tests.smtp import SENDER, mail_settings, text_of
+from tests.smtp import INVITATION_URL, SENDER, mail_settings, text_of
 from tests.test_maintenance import run_job
 
 LISTS = "/api/v1/lists"
 MINE = "/api/v1/invitations"
-INVITATION_URL = "https://app.example.com/invitations?token={token}"
 LIST_FIELDS = {"id", "name", "inbox", "role", "permissions", "member_count", "task_count", "created_at",
                "updated_at", "version"}
 
@@ -293,7 +292,7 @@ def test_at_most_invitations_per_hour_per_list_counting_every_state(make_app, bo
 
 
 def test_the_message_arrives_with_a_link_naming_the_invitation(make_app, smtp):
-    app = make_app(**mail_settings(smtp), INVITATION_URL=INVITATION_URL)
+    app = make_app(**mail_settings(smtp))
     client = app.test_client()
     ada = bearer(register(client)["access_token"])
     home = make_list(client, ada, "Groceries")
