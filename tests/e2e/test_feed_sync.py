@@ -92,7 +92,7 @@ def test_a_feed_consumer_on_one_instance_keeps_up_with_writes_on_both(pair, data
     assert polls[0] > 3
     last = _ok(b.get(CHANGES, params={"since": cursor}), 200)
     assert (last["changes"], last["deleted"]) == ([], [])
-    positions = query(database, "SELECT position FROM tasks WHERE created_by = %s", (user_id,))
+    positions = query(database, "SELECT position FROM tasks WHERE created_by = %s AND deleted_at IS NULL", (user_id,))
     assert len(positions) == len(set(positions))
 
 
@@ -114,5 +114,5 @@ def test_concurrent_moves_on_two_instances_never_share_a_position(pair, database
     order = [t["id"] for t in _ok(a.get(TASKS, params={"sort": "position", "limit": 100}), 200)["items"]]
     at = order.index(tasks[0])
     assert set(order[at + 1:at + 5]) == set(tasks[3:7])
-    positions = query(database, "SELECT position FROM tasks WHERE created_by = %s", (user_id,))
+    positions = query(database, "SELECT position FROM tasks WHERE created_by = %s AND deleted_at IS NULL", (user_id,))
     assert len(positions) == len(set(positions)) == 10
