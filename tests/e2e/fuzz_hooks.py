@@ -16,6 +16,12 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
 - Known secrets: random passwords never match, so DELETE /me, POST /password and
   POST /login would only ever answer 401. Every other such call whose generated value is
   a string gets the real secret instead, so their success answers (204, 200) are validated too.
+- Known lists: random ids never name a list of the caller's, nor an invitation for them, nor a member
+  of theirs. Every `list_id` a body or query carries becomes the caller's inbox (a list drawn at
+  random is 422, and a fuzzer that mostly meets 422 reports the schema as wrong); every other call
+  naming a list in its path gets a list made for it, with a second member for the member routes and
+  a pending invitation for the withdraw route; every other accept or decline gets an invitation for
+  the caller made by another account.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
   PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
   integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
@@ -138,6 +144,112 @@ def _with_known_task(case, key):
             case.body["after"] = None
 
 
+LISTS = "/api/v1/lists"
+LIST = LISTS + "/{list_id}"
+MEMBER = LIST + "/members/{user_id}"
+LIST_INVITATION = LIST + "/invitations/{invitation_id}"
+MY_INVITATION = "/api/v1/invitations/{invitation_id}"
+_list_turn = itertools.count()
+_inviter = []
+
+
+def _caller(case):
+    return {"Authorization": (case.headers or {}).get("Authorization", "")}
+
+
+def _get(path, headers):
+    response = requests.get(BASE_URL + path, headers=headers, timeout=30)
+    return response.json() if response.status_code == 200 else None
+
+
+def _inbox_id(headers):
+    lists = _get(LISTS, headers)
+    return lists["items"][0]["id"] if lists and lists["items"] else None
+
+
+def _fresh_list(headers):
+    made = requests.post(BASE_URL + LISTS, json={"name": "Made for the fuzzer"}, headers=headers, timeout=30)
+    return made.json()["id"] if made.status_code == 201 else None
+
+
+def _invite(list_id, email, headers):
+    return requests.post(f"{BASE_URL}{LISTS}/{list_id}/invitations", json={"email": email, "role": "editor"},
+                         headers=headers, timeout=30).status_code == 202
+
+
+def _second_member(list_id, headers):
+    """A new account invited to the list and accepting: its user id."""
+    pair = register()
+    other = {"Authorization": f"Bearer {pair['access_token']}"}
+    if not _invite(list_id, pair["user"]["email"], headers):
+        return None
+    waiting = _get("/api/v1/invitations", other)
+    if not waiting or not waiting["items"]:
+        return None
+    accepted = requests.post(f"{BASE_URL}/api/v1/invitations/{waiting['items'][0]['id']}/accept", headers=other,
+                             timeout=30)
+    return pair["user"]["id"] if accepted.status_code == 200 else None
+
+
+def _invitation_for_caller(headers):
+    """An invitation waiting for the caller, made by an account kept for it: its id."""
+    me = _get("/api/v1/auth/me", headers)
+    if me is None:
+        return None
+    if not _inviter:
+        pair = register()
+        inviter = {"Authorization": f"Bearer {pair['access_token']}"}
+        _inviter.append((inviter, _fresh_list(inviter)))
+    inviter, list_id = _inviter[0]
+    if list_id is None or not _invite(list_id, me["email"], inviter):
+        return None
+    waiting = _get("/api/v1/invitations", headers)
+    return waiting["items"][0]["id"] if waiting and waiting["items"] else None
+
+
+def _with_known_list_ids(case):
+    """Every list_id a body, a bulk edit's changes or a query names becomes the caller's inbox."""
+    bodies = [case.body] if isinstance(case.body, dict) else []
+    bodies += [body["changes"] for body in bodies if isinstance(body.get("changes"), dict)]
+    query = case.query if isinstance(case.query, dict) else {}
+    named = [body for body in bodies if _an_id(body.get("list_id"))]
+    if not named and not _an_id(query.get("list_id")):
+        return
+    inbox = _inbox_id(_caller(case))
+    if inbox is None:
+        return
+    for body in named:
+        body["list_id"] = inbox
+        if "assignee_id" in body:
+            body["assignee_id"] = None
+    if _an_id(query.get("list_id")):
+        query["list_id"] = inbox
+
+
+def _with_known_list(case, path):
+    """A list of the caller's in the path (with a member, or an invitation, where the path names one)."""
+    parameters = case.path_parameters or {}
+    headers = _caller(case)
+    if path in (MY_INVITATION, MY_INVITATION + "/accept"):
+        if _an_id(parameters.get("invitation_id")) and (invitation := _invitation_for_caller(headers)):
+            parameters["invitation_id"] = invitation
+        return
+    if not _an_id(parameters.get("list_id")) or (list_id := _fresh_list(headers)) is None:
+        return
+    parameters["list_id"] = list_id
+    if path == MEMBER and _an_id(parameters.get("user_id")):
+        member = _second_member(list_id, headers)
+        if member is not None:
+            parameters["user_id"] = member
+    elif (path == LIST_INVITATION and _an_id(parameters.get("invitation_id"))
+          and _invite(list_id, f"invited-{uuid.uuid4().hex[:8]}@example.com", headers)):
+        pending = _get(f"{LISTS}/{list_id}/invitations", headers)
+        if pending and pending["items"]:
+            parameters["invitation_id"] = pending["items"][0]["id"]
+    if isinstance(case.headers, dict):
+        case.headers.pop("If-Match", None)  # drawn at random, never the new list's ETag
+
+
 SESSION_END = ("DELETE", "/api/v1/auth/sessions/{session_id}")
 RESET_CONFIRM = ("POST", "/api/v1/auth/password-reset/confirm")
 _session_turn, _reset_turn = itertools.count(), itertools.count()
@@ -178,6 +290,10 @@ def _reset_token():
 @schemathesis.hook
 def before_call(context, case, kwargs):
     key = (case.operation.method.upper(), case.operation.path)
+    _with_known_list_ids(case)
+    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and next(_list_turn) % 2:
+        _with_known_list(case, case.operation.path)
+        return
     if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
         _with_known_task(case, key)
         return
