@@ -100,7 +100,8 @@ def test_slow_and_silent_clients_stall_nobody_and_each_gets_408_or_is_closed(sta
         else:
             assert assert_408(client)["request_id"] != client.request_id  # its headers never came whole
 
-    titles = [title for (title,) in query(database, "SELECT title FROM tasks WHERE created_by = %s ORDER BY id", (user_id,))]
+    rows = query(database, "SELECT title FROM tasks WHERE created_by = %s ORDER BY id", (user_id,))
+    titles = [title for (title,) in rows]
     assert titles == [f"Prompt {n}" for n in range(len(durations))]  # nothing from the slow bodies
     server.stop()
     assert server.non_json_lines() == []
