@@ -200,3 +200,15 @@ def test_rate_limited_per_token(make_app):
 def test_invalid_bodies_422(app, client, auth, body):
     assert_error(client.post(TOKENS, json=body, headers=auth), 422, "validation_error")
     assert stored_tokens(app) == []
+
+
+def test_disabling_the_account_revokes_them_all(app, client, auth, bob):
+    from tests.helpers.admin import make_admin, user_url
+
+    admin = bearer(make_admin(app, bob)["access_token"])
+    token = make_token(client, auth)["token"]
+    user_id = client.get("/api/v1/auth/me", headers=auth).get_json()["id"]
+    assert client.patch(user_url(user_id), json={"disabled": True}, headers=admin).status_code == 200
+    assert_error(client.get(TASKS, headers=bearer(token)), 401, "token_revoked")
+    assert client.patch(user_url(user_id), json={"disabled": False}, headers=admin).status_code == 200
+    assert_error(client.get(TASKS, headers=bearer(token)), 401, "token_revoked")  # for good: its generation passed
