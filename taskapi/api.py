@@ -242,14 +242,24 @@ def _personal_or_jwt(view, jwt_view, scope):
     from taskapi.auth import personal_tokens  # imported late: taskapi.extensions imports this module
     from taskapi.extensions import limiter
 
-    limited = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"], key_func=personal_tokens.rate_key)(view)
+    def personal(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    # Flask-Limiter keeps a route's limits by its function's name: a name of its own keeps TOKEN_RATE_LIMIT
+    # apart from the view's other limits (counted per address for every caller).
+    personal.__module__, personal.__qualname__ = view.__module__, f"{view.__qualname__}.personal_token"
+    limited = None
+    if scope is not None:
+        limited = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"],
+                                key_func=personal_tokens.rate_key)(personal)
 
     @functools.wraps(view)
     def either(*args, **kwargs):
         authorization = request.headers.get("Authorization", "")
         if not personal_tokens.is_personal(authorization):
             return jwt_view(*args, **kwargs)
-        personal_tokens.authenticate(authorization, scope)
+        personal_tokens.authenticate(authorization, scope)  # raises without a scope
+        assert limited is not None
         return limited(*args, **kwargs)
 
     return either
