@@ -23,8 +23,13 @@ from taskapi.schemas import ENUM_SCHEMA, ErrorSchema
 
 BEARER = "bearerAuth"
 REFRESH_BEARER = "refreshToken"
+PERSONAL_BEARER = "personalToken"
 SECURITY_SCHEMES = {
     BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    PERSONAL_BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "tapi_", "description": (
+        "A personal access token (`tapi_…`, made with POST /api/v1/auth/tokens), as "
+        "`Authorization: Bearer tapi_…`; an operation taking one names the scope it needs. "
+        "Beyond its scopes: 403; on any other operation: 401 wrong_token_type.")},
     REFRESH_BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": (
         "The refresh token of a pair (not the access token), as `Authorization: Bearer <refresh_token>`; "
         "only POST /api/v1/auth/refresh takes it.")},
@@ -191,19 +196,26 @@ class Blueprint(_Blueprint):
 
         return decorator
 
-    def authenticated(self, refresh=False, role=None):
+    def authenticated(self, refresh=False, role=None, scope=None):
         """Require a bearer token (an access token, or a refresh token), and a `role` if given; document both.
 
-        The role is checked before the request's arguments are read: a user without it
-        learns nothing from validation errors and changes nothing.
+        With a `scope`, a personal access token having it is taken too (and counted against TOKEN_RATE_LIMIT
+        per token); without, one is refused with 401 wrong_token_type. The role is checked before the
+        request's arguments are read: a user without it learns nothing from validation errors and changes nothing.
         """
 
         def decorator(func):
             if role is not None:
                 func = self.errors(403)(_requires_role(role)(func))
-            func = jwt_required(refresh=refresh)(func)
-            func = self.doc(security=[{REFRESH_BEARER if refresh else BEARER: []}])(func)
-            return self.errors(401)(func)
+            view = _personal_or_jwt(func, jwt_required(refresh=refresh)(func), scope)
+            security: list[dict[str, list[str]]] = [{REFRESH_BEARER if refresh else BEARER: []}]
+            if scope is not None:
+                view = self.errors(403, 429)(view)
+                # OpenAPI 3.0 lists scopes for OAuth only: the scope an operation needs is an extension.
+                security.append({PERSONAL_BEARER: []})
+                view = self.doc(**{"x-token-scope": scope})(view)
+            view = self.doc(security=security)(view)
+            return self.errors(401)(view)
 
         return decorator
 
@@ -223,6 +235,34 @@ class Blueprint(_Blueprint):
         if location != "query":
             return decorator
         return lambda func: self.errors(414)(decorator(func))
+
+
+def _personal_or_jwt(view, jwt_view, scope):
+    """`jwt_view` for a JWT; for a personal token, `view` once the token is authenticated for `scope`."""
+    from taskapi.auth import personal_tokens  # imported late: taskapi.extensions imports this module
+    from taskapi.extensions import limiter
+
+    def personal(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    # Flask-Limiter keeps a route's limits by its function's name: a name of its own keeps TOKEN_RATE_LIMIT
+    # apart from the view's other limits (counted per address for every caller).
+    personal.__module__, personal.__qualname__ = view.__module__, f"{view.__qualname__}.personal_token"
+    limited = None
+    if scope is not None:
+        limited = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"],
+                                key_func=personal_tokens.rate_key)(personal)
+
+    @functools.wraps(view)
+    def either(*args, **kwargs):
+        authorization = request.headers.get("Authorization", "")
+        if not personal_tokens.is_personal(authorization):
+            return jwt_view(*args, **kwargs)
+        personal_tokens.authenticate(authorization, scope)  # raises without a scope
+        assert limited is not None
+        return limited(*args, **kwargs)
+
+    return either
 
 
 def _requires_role(role):

@@ -1,4 +1,4 @@
-"""The two private library members taskapi relies on, each where no public hook does the job.
+"""The private library members taskapi relies on, each where no public hook does the job.
 
 tests/test_compat.py checks both against the versions they were read in (flask-jwt-extended 4.7,
 Flask-Limiter 4.1): a release that renames one or changes its signature fails there first.
@@ -14,9 +14,15 @@ looks for default, application and blueprint limits on every request. taskapi ha
 limits is a route decorator, checked in the decorator's own wrapper. No constructor argument or setting
 leaves the hook out (a `request_filter` runs inside it, after its lookups, and would exempt the
 decorated limits too), so `drop_limiter_hook` takes it off the app.
+
+`g._jwt_extended_jwt_user`, `g._jwt_extended_jwt`, `g._jwt_extended_jwt_header` (flask-jwt-extended): where
+`verify_jwt_in_request` leaves the user and claims that `current_user` and `get_jwt()` read. A personal
+access token is no JWT, yet the views it reaches read `current_user` as for any request: `set_current_user`
+leaves them there the same way.
 """
 
 import jwt
+from flask import g
 from flask_jwt_extended import JWTManager as _JWTManager
 from flask_jwt_extended.config import config
 from jwt.exceptions import ExpiredSignatureError
@@ -62,3 +68,11 @@ def drop_limiter_hook(app, limiter):
 
     In-process, the limiter's layer fell from 301 to 58 µs a request (docs/performance.md)."""
     app.before_request_funcs[None].remove(limiter._check_request_limit)
+
+
+def set_current_user(user, claims):
+    """Make `current_user` and `get_jwt()` answer `user` and `claims` in this request (see the module's docstring)."""
+    g._jwt_extended_jwt_user = {"loaded_user": user}
+    g._jwt_extended_jwt_header = {}
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_location = "headers"

@@ -128,6 +128,9 @@ def load(instance_path, environ=None):
         "MAX_TASKS_PER_LIST": _int(environ, "MAX_TASKS_PER_LIST", 10_000),
         "MAX_LISTS_PER_USER": _int(environ, "MAX_LISTS_PER_USER", 100),
         "MAX_MEMBERS_PER_LIST": _int(environ, "MAX_MEMBERS_PER_LIST", 50),
+        "MAX_TOKENS_PER_USER": _int(environ, "MAX_TOKENS_PER_USER", 25),
+        # Requests one personal access token may make (on top of any per-address limit of the route).
+        "TOKEN_RATE_LIMIT": environ.get("TOKEN_RATE_LIMIT") or "600 per minute",
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "HSTS": env == "production",
         **mail_settings(environ, env),
@@ -136,7 +139,7 @@ def load(instance_path, environ=None):
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
                  "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_LIST", "MAX_LISTS_PER_USER", "MAX_MEMBERS_PER_LIST",
-                 "INVITATION_DAYS", "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL"):
+                 "MAX_TOKENS_PER_USER", "INVITATION_DAYS", "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:

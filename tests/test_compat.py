@@ -38,3 +38,18 @@ def test_the_limiter_hook_dropped_is_the_one_init_app_installs(app):
     assert "app.before_request(self._check_request_limit)" in inspect.getsource(Limiter.init_app)
     hooks = app.before_request_funcs[None]
     assert [hook for hook in hooks if getattr(hook, "__self__", None).__class__ is Limiter] == []
+
+
+def test_the_request_state_set_for_a_personal_token_is_where_the_extension_keeps_and_reads_it(app):
+    import flask_jwt_extended.utils
+    import flask_jwt_extended.view_decorators
+    from flask_jwt_extended import current_user, get_jwt
+
+    source = inspect.getsource(flask_jwt_extended.view_decorators.verify_jwt_in_request)
+    for name in ("_jwt_extended_jwt_user", "_jwt_extended_jwt_header", "_jwt_extended_jwt",
+                 "_jwt_extended_jwt_location"):
+        assert f"g.{name} = " in source
+    assert 'jwt_user_dict["loaded_user"]' in inspect.getsource(flask_jwt_extended.utils.get_current_user)
+    with app.test_request_context():
+        compat.set_current_user("someone", {"sub": "1"})
+        assert current_user == "someone" and get_jwt() == {"sub": "1"}

@@ -53,7 +53,11 @@ def test_every_route_is_documented(app, spec):
 def test_bearer_security_scheme(spec):
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer",
                                                                    "bearerFormat": "JWT"}
-    assert spec["paths"]["/api/v1/tasks"]["get"]["security"] == [{"bearerAuth": []}]
+    # Either an access token or a personal access token with the scope the extension names.
+    assert spec["components"]["securitySchemes"]["personalToken"]["bearerFormat"] == "tapi_"
+    assert spec["paths"]["/api/v1/tasks"]["get"]["security"] == [{"bearerAuth": []}, {"personalToken": []}]
+    assert spec["paths"]["/api/v1/tasks"]["get"]["x-token-scope"] == "tasks:read"
+    assert spec["paths"]["/api/v1/auth/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
 
 
@@ -156,7 +160,7 @@ def test_every_enum_is_a_named_string_schema(spec):
     assert [path for path in enums if path[:2] != ("components", "schemas") or len(path) != 3] == []
     assert {path[2]: node["type"] for path, node in enums.items()} == dict.fromkeys(
         ["ErrorCode", "TaskStatus", "TaskPriority", "TaskSort", "Role", "TokenType", "EventName", "HealthStatus",
-         "LiveStatus", "MemberRole", "ListPermission"], "string")
+         "LiveStatus", "MemberRole", "ListPermission", "TokenScope"], "string")
 
 
 def _query(spec, path, method):

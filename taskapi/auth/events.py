@@ -23,7 +23,7 @@ audit_log = logging.getLogger("taskapi.audit")
 EVENTS = (
     "registered", "login", "login_failed", "login_throttled", "logout", "session_ended", "refresh_reuse",
     "password_changed", "password_reset_requested", "password_reset", "account_disabled", "account_enabled",
-    "role_changed",
+    "role_changed", "token_created", "token_first_use_from_new_address", "token_revoked",
 )
 COLLAPSED = ("login_failed", "login_throttled", "password_reset_requested")
 PENDING = "taskapi.audit"  # key in Session.info: lines waiting for their transaction to commit

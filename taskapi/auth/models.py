@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi.extensions import Model
@@ -79,7 +79,7 @@ class SecurityEvent(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
-    event: Mapped[str] = mapped_column(String(30))
+    event: Mapped[str] = mapped_column(String(40))  # token_first_use_from_new_address is 32
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), nullable=True)
@@ -112,6 +112,32 @@ class RevokedToken(Model):
     # Kept until the token would have expired anyway; `flask tokens prune` drops it after.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
+
+class PersonalToken(Model):
+    """A long-lived token a user made for a script, with scopes and perhaps one list; only its SHA-256 is kept.
+
+    `generation` is the user's token_generation when it was made: a password change, a reset or disabling
+    the account bumps that, and the one lookup that authenticates it then finds it revoked, with no write
+    here. Deleting the account deletes these rows.
+    """
+
+    __tablename__ = "personal_tokens"
+    __table_args__ = (Index("ix_personal_tokens_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    # By table name: accounts know nothing of lists (tests/test_layers.py); the list's deletion deletes it.
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), nullable=True, index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_ip: Mapped[str | None] = mapped_column(String(CLIENT_MAX), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PasswordResetRequest(Model):

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_jwt_extended import current_user, get_jwt, get_jwt_identity
 
 from taskapi.api import Blueprint
-from taskapi.auth import accounts, events, export, reset, tokens, user_sessions
+from taskapi.auth import accounts, events, export, personal_tokens, reset, tokens, user_sessions
 from taskapi.auth.schemas import (
     DeleteAccountSchema,
     EventPageSchema,
@@ -12,9 +12,12 @@ from taskapi.auth.schemas import (
     LoginSchema,
     LogoutSchema,
     MessageSchema,
+    NewPersonalTokenSchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetSchema,
+    PersonalTokenCreateSchema,
+    PersonalTokenListSchema,
     ProfileSchema,
     RegisterSchema,
     SessionListSchema,
@@ -194,3 +197,31 @@ def list_events(args):
 def export_me():
     """Everything the service holds about the signed-in user, as a JSON file."""
     return export.everything(current_user, get_jwt().get(tokens.SESSION_CLAIM)), 200, export.DISPOSITION
+
+
+@blp.post("/tokens")
+@blp.authenticated()
+@blp.body(PersonalTokenCreateSchema)
+@blp.response(201, NewPersonalTokenSchema)
+@blp.errors(404, 409, 500, 503)
+def create_personal_token(data):
+    """Make a personal access token; the answer is the only one showing it."""
+    return personal_tokens.create(current_user, **data)
+
+
+@blp.get("/tokens")
+@blp.authenticated()
+@blp.response(200, PersonalTokenListSchema)
+@blp.errors(500, 503)
+def list_personal_tokens():
+    """The signed-in user's personal access tokens that still work, newest first (without the tokens)."""
+    return personal_tokens.listed(current_user)
+
+
+@blp.delete("/tokens/<int:token_id>")
+@blp.authenticated()
+@blp.response(204)
+@blp.errors(404, 500, 503)
+def revoke_personal_token(token_id):
+    """Revoke one of the signed-in user's personal access tokens, at once everywhere."""
+    personal_tokens.revoke(current_user, token_id)

@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates
 
 from taskapi.auth.events import EVENTS
 from taskapi.auth.models import EMAIL_MAX, NAME_MAX, Role
+from taskapi.auth.personal_tokens import SCOPES
 from taskapi.schemas import NamedEnum, PageSchema, Text, one_of
 from taskapi.serializers import Schema
 
@@ -145,3 +146,38 @@ class ExportSchema(Schema):
         "description": "Every list the user is a member of, with their role."})
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class PersonalTokenCreateSchema(Schema):
+    name = Text(required=True, validate=[validate.Length(1, NAME_MAX), _not_blank],
+                metadata={"example": "backup script"})
+    scopes = fields.List(fields.String(**one_of("TokenScope", SCOPES)), required=True,
+                         validate=validate.Length(1, len(SCOPES)), metadata={"example": ["tasks:read"]})
+    expires_in_days = fields.Integer(required=True, validate=validate.Range(1, 365), metadata={"example": 90})
+    list_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1), metadata={
+        "description": "The one list the token reaches (any other list and its tasks are 404 to it); "
+                       "omitted or null: every list of yours."})
+
+
+class PersonalTokenSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 7})
+    name = fields.String(required=True)
+    scopes = fields.List(fields.String(**one_of("TokenScope", SCOPES)), required=True)
+    list_id = fields.Integer(required=True, allow_none=True)
+    prefix = fields.String(required=True, metadata={"description": "The token's first 12 characters.",
+                                                    "example": "tapi_3kTMd9Q"})
+    created_at = fields.AwareDateTime(required=True, format="iso")
+    expires_at = fields.AwareDateTime(required=True, format="iso")
+    last_used_at = fields.AwareDateTime(required=True, format="iso", allow_none=True, metadata={
+        "description": "Recorded at most once a minute (and whenever the address changes)."})
+    last_used_ip = fields.String(required=True, allow_none=True, metadata={"example": "203.0.113.7"})
+
+
+class NewPersonalTokenSchema(PersonalTokenSchema):
+    token = fields.String(required=True, metadata={
+        "description": "The token itself, shown only in this answer: send it as `Authorization: Bearer tapi_…`.",
+        "example": "tapi_3kTMd9Q0pXn1Ue7GqWb2LhR8sYv4Zc6Jf5a0K2"})
+
+
+class PersonalTokenListSchema(Schema):
+    items = fields.List(fields.Nested(PersonalTokenSchema), required=True)

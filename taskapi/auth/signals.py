@@ -10,6 +10,9 @@ _signals = Namespace()
 account_created = _signals.signal("account-created")
 # Sent with the app and `user` inside the transaction that deletes it, before the row goes.
 account_deleting = _signals.signal("account-deleting")
+# Sent with the app, `user` and `list_id` when a personal token is made for one list: the lists area
+# raises NotFoundError unless `user` is a member of it.
+token_list_chosen = _signals.signal("token-list-chosen")
 
 
 def sender():

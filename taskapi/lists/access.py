@@ -3,12 +3,15 @@
 import enum
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, event, select, update
+from sqlalchemy.orm import with_loader_criteria
 
+from taskapi.auth.personal_tokens import restricted_list
 from taskapi.exceptions import AccountGoneError, ForbiddenError, LimitReachedError, NotFoundError
 from taskapi.extensions import db
 from taskapi.lists.models import Membership, Role, TaskList
 from taskapi.models import UTCDateTime, rowcount, utcnow
+from taskapi.sessions import Session
 from taskapi.tasks.models import MAX_ID
 
 
@@ -50,6 +53,20 @@ def member_lists(user):
     """
     member = and_(Membership.list_id == TaskList.id, Membership.user_id == user.id)
     return select(TaskList, Membership.role).join(Membership, member)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _only_the_tokens_list(state):
+    """A personal token made for one list reaches only that list: every statement reading or writing
+    memberships in its request sees that list's alone, so every list and task selected through the doors
+    (member_lists, visible_tasks, role_in) is of that list, and any other is 404 as for a non-member.
+
+    Requests with an access token (the rest) keep their statements as built: nothing is added to them.
+    """
+    list_id = restricted_list()
+    if list_id is not None and not state.is_insert:
+        state.statement = state.statement.options(
+            with_loader_criteria(Membership, Membership.list_id == list_id, include_aliases=True))
 
 
 def list_and_role(user, list_id, permission=Permission.read):

@@ -12,7 +12,7 @@ from taskapi.exceptions import (
     VersionMismatchError,
 )
 from taskapi.extensions import db
-from taskapi.lists.access import LISTS, Permission, next_change, require, role_in
+from taskapi.lists.access import LISTS, Permission, next_change, require, restricted_list, role_in
 from taskapi.lists.models import INBOX_NAME, Membership, Role, TaskList
 from taskapi.lists.queries import get_list
 from taskapi.models import rowcount, utcnow
@@ -45,7 +45,10 @@ def _locked(user, list_id, permission):
 
 
 def create_list(user, name):
-    """A new list, owned by its maker: at most MAX_LISTS_PER_USER of them (the inbox not counted)."""
+    """A new list, owned by its maker: at most MAX_LISTS_PER_USER of them (the inbox not counted).
+    Not with a personal token made for one list: it reaches no other (403)."""
+    if restricted_list() is not None:
+        raise ForbiddenError("This token reaches only its own list.")
     owned = select(func.count()).where(TaskList.owner_id == user.id, TaskList.inbox.is_(False))
     # The user's inbox row is their lock for making lists: two creates at once count each other.
     db.session.execute(update(LISTS).where(LISTS.c.owner_id == user.id, LISTS.c.inbox)
@@ -187,7 +190,10 @@ def unassign(list_id, user_id, seq):
 
 def join(user, list_id, role):
     """Make the user a member (accepting an invitation): 409 when the list is full or they are one already;
-    never of an inbox (422), whatever let the invitation through."""
+    never of an inbox (422), whatever let the invitation through. With a personal token made for another
+    list, 404: it reaches no other list."""
+    if restricted_list() not in (None, list_id):
+        raise NotFoundError()
     next_change(list_id)
     if db.session.execute(select(TaskList.inbox).where(TaskList.id == list_id)).scalar_one():
         raise NotAllowedError("path", "list_id", INBOX_NOT_SHARED)

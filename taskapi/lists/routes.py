@@ -34,7 +34,7 @@ def _headers(task_list):
 
 
 @blp.post("")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.body(ListWriteSchema)
 @blp.response(201, ListSchema, headers={**ETAG_HEADER, **LOCATION_HEADER})
 @blp.errors(409, 500, 503)
@@ -45,7 +45,7 @@ def create_list(data):
 
 
 @blp.get("")
-@blp.authenticated()
+@blp.authenticated(scope="lists:read")
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, ListPageSchema)
 @blp.errors(500, 503)
@@ -55,7 +55,7 @@ def list_lists(args):
 
 
 @blp.get("/<int:list_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:read")
 @blp.arguments(IfNoneMatchSchema, location="headers")
 @blp.response(200, ListSchema, headers=ETAG_HEADER)
 @blp.alt_response(304, description="Not Modified: If-None-Match names the current ETag.", headers=ETAG_HEADER)
@@ -69,7 +69,7 @@ def get_list(headers, list_id):
 
 
 @blp.patch("/<int:list_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(ListWriteSchema)
 @blp.response(200, ListSchema, headers=ETAG_HEADER)
@@ -81,7 +81,7 @@ def rename_list(headers, data, list_id):
 
 
 @blp.delete("/<int:list_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.response(204)
 @blp.errors(403, 404, 412, 422, 500, 503)
@@ -91,7 +91,7 @@ def delete_list(headers, list_id):
 
 
 @blp.get("/<int:list_id>/members")
-@blp.authenticated()
+@blp.authenticated(scope="lists:read")
 @blp.response(200, MemberListSchema)
 @blp.errors(404, 500, 503)
 def list_members(list_id):
@@ -100,7 +100,7 @@ def list_members(list_id):
 
 
 @blp.patch("/<int:list_id>/members/<int:user_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.body(RoleChangeSchema)
 @blp.response(200, MemberSchema)
 @blp.errors(403, 404, 500, 503)
@@ -110,7 +110,7 @@ def change_role(data, list_id, user_id):
 
 
 @blp.delete("/<int:list_id>/members/<int:user_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.response(204)
 @blp.errors(403, 404, 422, 500, 503)
 def remove_member(list_id, user_id):
@@ -119,7 +119,7 @@ def remove_member(list_id, user_id):
 
 
 @blp.post("/<int:list_id>/invitations")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.body(InvitationCreateSchema)
 @blp.response(202, AcceptedSchema)
 @blp.errors(403, 404, 422, 429, 500, 503)
@@ -130,7 +130,7 @@ def create_invitation(data, list_id):
 
 
 @blp.get("/<int:list_id>/invitations")
-@blp.authenticated()
+@blp.authenticated(scope="lists:read")
 @blp.response(200, ListInvitationListSchema)
 @blp.errors(403, 404, 500, 503)
 def list_invitations(list_id):
@@ -139,7 +139,7 @@ def list_invitations(list_id):
 
 
 @blp.delete("/<int:list_id>/invitations/<int:invitation_id>")
-@blp.authenticated()
+@blp.authenticated(scope="lists:write")
 @blp.response(204)
 @blp.errors(403, 404, 500, 503)
 def withdraw_invitation(list_id, invitation_id):
@@ -152,7 +152,7 @@ invitations_blp = Blueprint("invitations", __name__, url_prefix="/api/v1/invitat
 
 
 @invitations_blp.get("")
-@invitations_blp.authenticated()
+@invitations_blp.authenticated(scope="lists:read")
 @invitations_blp.response(200, MyInvitationListSchema)
 @invitations_blp.errors(500, 503)
 def list_my_invitations():
@@ -161,7 +161,7 @@ def list_my_invitations():
 
 
 @invitations_blp.post("/<int:invitation_id>/accept")
-@invitations_blp.authenticated()
+@invitations_blp.authenticated(scope="lists:write")
 @invitations_blp.response(200, ListSchema, headers=ETAG_HEADER)
 @invitations_blp.errors(404, 409, 500, 503)
 def accept_invitation(invitation_id):
@@ -171,7 +171,7 @@ def accept_invitation(invitation_id):
 
 
 @invitations_blp.delete("/<int:invitation_id>")
-@invitations_blp.authenticated()
+@invitations_blp.authenticated(scope="lists:write")
 @invitations_blp.response(204)
 @invitations_blp.errors(404, 500, 503)
 def decline_invitation(invitation_id):

@@ -15,6 +15,7 @@ from taskapi.lists.access import (
     next_change,
     next_inbox_change,
     require,
+    restricted_list,
     role_in,
 )
 from taskapi.models import utcnow
@@ -146,9 +147,10 @@ def new_task(list_id, user, fields, seq, position):
 
 
 def create_task(user, fields):
-    """Create a task, placed first in its list (the caller's inbox unless `list_id` names another)."""
+    """Create a task, placed first in its list: the caller's inbox unless `list_id` names another (with a
+    personal token made for one list, that list: it reaches no other)."""
     fields = dict(fields)
-    list_id = fields.pop("list_id", None)
+    list_id = fields.pop("list_id", None) or restricted_list()
     if list_id is None:
         list_id, seq = next_inbox_change(user, added=1)
     else:

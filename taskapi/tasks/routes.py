@@ -63,7 +63,7 @@ def not_modified(headers, current_etag):
 
 
 @blp.post("")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(IdempotencyHeaderSchema, location="headers")
 @blp.body(TaskCreateSchema)
 @idempotency.idempotent
@@ -76,7 +76,7 @@ def create_task(data):
 
 
 @blp.get("")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:read")
 @blp.arguments(TaskQuerySchema, location="query")
 @blp.response(200, TaskListSchema)
 @blp.errors(500, 503)
@@ -86,7 +86,7 @@ def list_tasks(args):
 
 
 @blp.patch("")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.body(TaskBulkUpdateSchema)
 @blp.response(200, TaskItemsSchema)
 @blp.errors(403, 404, 409, 412, 500, 503)
@@ -96,7 +96,7 @@ def update_tasks(data):
 
 
 @blp.get("/changes")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:read")
 @blp.arguments(FeedQuerySchema, location="query")
 @blp.response(200, FeedSchema)
 @blp.errors(410, 500, 503)
@@ -106,7 +106,7 @@ def list_changes(args):
 
 
 @blp.get("/trash")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:read")
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, TrashListSchema)
 @blp.errors(500, 503)
@@ -116,7 +116,7 @@ def list_trash(args):
 
 
 @blp.delete("/trash")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(ListScopeQuerySchema, location="query")
 @blp.response(204)
 @blp.errors(403, 500, 503)
@@ -126,7 +126,7 @@ def empty_trash(args):
 
 
 @blp.post("/clear-completed")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(ListScopeQuerySchema, location="query")
 @blp.response(200, ClearedSchema)
 @blp.errors(403, 500, 503)
@@ -136,7 +136,7 @@ def clear_completed(args):
 
 
 @blp.get("/<int:task_id>")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:read")
 @blp.arguments(IfNoneMatchSchema, location="headers")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.alt_response(304, description="Not Modified: If-None-Match names the current ETag.", headers=ETAG_HEADER)
@@ -151,7 +151,7 @@ def get_task(headers, task_id):
 
 # PUT is kept for clients that send partial bodies with it: one view answers both.
 @blp.route("/<int:task_id>", methods=["PATCH", "PUT"])
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(TaskWriteSchema)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
@@ -163,7 +163,7 @@ def update_task(headers, data, task_id):
 
 
 @blp.patch("/<int:task_id>/toggle")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.errors(403, 404, 412, 500, 503)
@@ -174,7 +174,7 @@ def toggle_task(headers, task_id):
 
 
 @blp.delete("/<int:task_id>")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.response(204)
 @blp.errors(403, 404, 412, 500, 503)
@@ -184,7 +184,7 @@ def delete_task(headers, task_id):
 
 
 @blp.post("/<int:task_id>/move")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.arguments(IfMatchSchema, location="headers")
 @blp.body(TaskMoveSchema)
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
@@ -196,7 +196,7 @@ def move_task(headers, data, task_id):
 
 
 @blp.post("/<int:task_id>/restore")
-@blp.authenticated()
+@blp.authenticated(scope="tasks:write")
 @blp.response(200, TaskSchema, headers=ETAG_HEADER)
 @blp.errors(403, 404, 500, 503)
 def restore_task(task_id):
@@ -206,7 +206,7 @@ def restore_task(task_id):
 
 
 @tags_blp.get("")
-@tags_blp.authenticated()
+@tags_blp.authenticated(scope="tasks:read")
 @tags_blp.response(200, TagListSchema)
 @tags_blp.errors(500, 503)
 def list_tags():

@@ -312,3 +312,20 @@ def before_call(context, case, kwargs):
     for field, value in known().items():
         if isinstance(case.body.get(field), str):
             case.body[field] = value
+
+
+TOKEN_REVOKE = ("DELETE", "/api/v1/auth/tokens/{token_id}")
+_token_turn = itertools.count()
+
+
+@schemathesis.hook("before_call")
+def revoke_a_token_of_the_callers(context, case, kwargs):
+    """Every other DELETE /auth/tokens/{id} names a personal token the caller made for that call alone."""
+    key = (case.operation.method.upper(), case.operation.path)
+    if key != TOKEN_REVOKE or not _an_id((case.path_parameters or {}).get("token_id")) or next(_token_turn) % 2:
+        return
+    headers = {"Authorization": (case.headers or {}).get("Authorization", "")}
+    made = requests.post(BASE_URL + "/api/v1/auth/tokens", headers=headers, timeout=30,
+                         json={"name": "Made for the fuzzer", "scopes": ["tasks:read"], "expires_in_days": 1})
+    if made.status_code == 201:
+        case.path_parameters["token_id"] = made.json()["id"]

@@ -28,7 +28,7 @@ def test_v2_operations_list_their_statuses(spec, path, method, statuses):
     operation = spec["paths"][path][method]
     assert statuses <= set(operation["responses"]), set(operation["responses"])
     assert {"500", "503"} <= set(operation["responses"])
-    assert operation["summary"] and operation["security"] == [{"bearerAuth": []}]
+    assert operation["summary"] and operation["security"] == [{"bearerAuth": []}, {"personalToken": []}]
 
 
 def test_the_410_answer_is_the_envelope(spec):
