@@ -52,6 +52,15 @@ def login(url, email, password):
     return answer.json()["access_token"]
 
 
+def personal_token(url, token):
+    """A personal access token of the signed-in user (`token`: their access token), reading tasks."""
+    answer = call(url, "POST", "/api/v1/auth/tokens", bearer(token),
+                  {"name": "bench", "scopes": ["tasks:read"], "expires_in_days": 1})
+    if answer.status != 201:
+        raise SystemExit(f"making a personal token answered {answer.status}: {answer.body[:200]!r}")
+    return answer.json()["token"]
+
+
 def last_page_cursor(url, token, total, limit=20):
     """The list's next_cursor that leads to the last `limit` of `total` tasks (reached once by offset)."""
     answer = call(url, "GET", f"/api/v1/tasks?offset={total - 2 * limit}&limit={limit}", headers=bearer(token))

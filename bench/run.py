@@ -32,7 +32,7 @@ REGIMES = ("cpu", "network")
 OPERATIONS = ("list", "one", "create", "patch")
 # bare in both regimes; the rest in the cpu regime: login, the list filtered by a tag, and on the 1 M-row
 # database the list, cursor pages (first and last of 100 k tasks) and feed reads (100 changes of 1 k / 100 k).
-EXTRAS = ("bare", "login", "tag", "list-1m", "deep")
+EXTRAS = ("bare", "login", "tag", "pat", "list-1m", "deep")
 COMPARED = ("taskapi", "ref-sync", "ref-gthread")
 
 
@@ -143,6 +143,8 @@ def scripts(tokens, task_ids, tag):
         "login": lua("POST", "/api/v1/auth/login", json_type, body=login_body),
         "bare": lua("GET", TASKS, {}),
         "tag": lua("GET", f"{TASKS}?tag={database.TAG}", reader),
+        # The same read as "one", authenticated by a personal access token instead of a JWT.
+        "pat": tokens.get("personal") and lua("GET", task_paths[0], client.bearer(tokens["personal"])),
     }
 
 
@@ -174,6 +176,8 @@ class Regime:
             self.servers[key] = make(f"{key}-{self.name}").start()
         self.tokens = {"reader": self.log_in("taskapi", database.BENCH_EMAIL),
                        "writer": self.log_in("taskapi", database.WRITER_EMAIL)}
+        if self.name == "cpu" and "pat" in self.args.cases:
+            self.tokens["personal"] = client.personal_token(self.servers["taskapi"].url, self.tokens["reader"])
         if "before" in self.servers:  # its own tokens: its database may be another, its tokens another kind
             self.before_tokens = {"reader": self.log_in("before", database.BENCH_EMAIL),
                                   "writer": self.log_in("before", database.WRITER_EMAIL)}
@@ -294,6 +298,8 @@ class Regime:
             found["taskapi login"] = Case("taskapi login", self.servers["taskapi"], common["login"])
         if self.name == "cpu" and "tag" in self.args.cases:
             found["taskapi tag list"] = Case("taskapi tag list", self.servers["taskapi"], common["tag"])
+        if self.name == "cpu" and "pat" in self.args.cases:
+            found["taskapi one pat"] = Case("taskapi one pat", self.servers["taskapi"], common["pat"])
         if "taskapi-1m" in self.servers and "list-1m" in self.args.cases:
             large = scripts({**self.tokens, "reader": self.tokens["large"]}, self.databases["task_ids"], tag)
             found["taskapi-1m list"] = Case("taskapi-1m list", self.servers["taskapi-1m"], large["list"])

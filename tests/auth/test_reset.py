@@ -138,6 +138,16 @@ def test_confirm_revokes_every_earlier_token(app, client, user, smtp):
         assert_error(refresh(client, pair["refresh_token"]), 401, "token_revoked")
 
 
+def test_confirm_revokes_every_personal_access_token(app, client, user, smtp):
+    auth = bearer(user["access_token"])
+    made = client.post("/api/v1/auth/tokens", json={"name": "script", "scopes": ["tasks:read"],
+                                                    "expires_in_days": 30}, headers=auth)
+    personal = bearer(made.get_json()["token"])
+    assert client.get("/api/v1/tasks", headers=personal).status_code == 200
+    assert confirm(client, mailed_token(app, client, smtp)).status_code == 204
+    assert_error(client.get("/api/v1/tasks", headers=personal), 401, "token_revoked")
+
+
 def test_a_token_works_once(app, client, user, smtp):
     token = mailed_token(app, client, smtp)
     assert confirm(client, token).status_code == 204
