@@ -119,6 +119,7 @@ def taskapi_env(database_url, workers, threads=None):
     --before checkout may read either)."""
     return venv_env(TASKAPI_ENV="production", DATABASE_URL=database_url, SECRET_KEY=SECRET, JWT_SECRET_KEY=SECRET,
                     WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
+                    TOKEN_RATE_LIMIT="100000000 per minute",
                     MAX_TASKS_PER_LIST=10**9, MAX_TASKS_PER_USER=10**9,
                     JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
