@@ -12,7 +12,7 @@ from taskapi.exceptions import (
     VersionMismatchError,
 )
 from taskapi.extensions import db
-from taskapi.lists.access import LISTS, Permission, next_change, require, restricted_list, role_in
+from taskapi.lists.access import LISTS, Permission, list_and_role, next_change, require, restricted_list, role_in
 from taskapi.lists.models import INBOX_NAME, Membership, Role, TaskList
 from taskapi.lists.queries import get_list
 from taskapi.models import rowcount, utcnow
@@ -35,7 +35,7 @@ def make_inbox(user):
 
 def _locked(user, list_id, permission):
     """Lock the list, then judge the caller's role under the lock: (their role, the sequence number)."""
-    get_list(user, list_id, permission)  # 404 (or 403) before any lock, for lists the caller cannot see
+    list_and_role(user, list_id, permission)  # 404 (or 403) before any lock, for lists the caller cannot see
     seq = next_change(list_id)
     role = role_in(user, list_id)
     if role is None:
@@ -86,7 +86,7 @@ def rename_list(user, list_id, name, expected_versions=None):
 
 def delete_list(user, list_id, expected_versions=None):
     """The list and every task in it gone for good; its former members' feeds report them deleted."""
-    if get_list(user, list_id, Permission.delete).inbox:
+    if list_and_role(user, list_id, Permission.delete)[0].inbox:
         raise NotAllowedError("path", "list_id", "The inbox cannot be deleted.")
     _, seq = _locked(user, list_id, Permission.delete)
     _check_version(list_id, expected_versions)
@@ -101,7 +101,7 @@ def _delete_locked_list(list_id, seq):
 
 def members(user, list_id):
     """The members of a list the user can see, by when they joined."""
-    get_list(user, list_id)
+    list_and_role(user, list_id)
     rows = db.session.execute(
         select(Membership, User).join(User, User.id == Membership.user_id)
         .where(Membership.list_id == list_id).order_by(Membership.joined_at, Membership.user_id)).all()
