@@ -23,9 +23,11 @@ class ActivitySchema(Schema):
         "description": "Who made the change; null for the service's own (maintenance) or a deleted account."})
     action = fields.String(required=True, **one_of("ActivityAction", [action.value for action in Action]))
     task_id = fields.Integer(required=True, allow_none=True, metadata={"example": 7})
-    changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)), required=True,
-                          metadata={"description": "field → [value before, value after], for the fields that "
-                                                   "changed.", "example": {"title": ["Draft", "Report"]}})
+    # Raw, as stored (JSON already): a compiled dump passes it on as it is (taskapi.serializers).
+    changes = fields.Raw(required=True, metadata={
+        "type": "object", "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2, "items": {}},
+        "description": "field → [value before, value after], for the fields that changed.",
+        "example": {"title": ["Draft", "Report"]}})
 
 
 class ActivityPageSchema(Schema):

@@ -258,7 +258,7 @@ def account_deleting(user):
             _delete_locked_list(list_id, seq)
             continue
         if list_id in roles:
-            # Recorded as the service's (actor null): the account is going, and with it any trace of it.
+            # Recorded as the service's (actor null): the account is being deleted, its entries keep no actor.
             unassigned = leave(list_id, user.id, seq)
             record_many(_member_entries(Action.member_left, None, list_id, user.id, roles[list_id], unassigned))
         db.session.execute(FORGET_CREATOR, {"in_list": list_id, "member": user.id, "seq": seq})

@@ -300,6 +300,6 @@ def move_task(user, task_id, after_id, expected_versions=None):
     after = _after_task(task.list_id, task, after_id)
     before = after and after.position
     position = place(task.list_id, seq, before, next_position(task.list_id, task, before), task)
-    [before] = _write([(task, seq)], {"position": position})
-    commit_write(_entries(user, task, before))
+    [old] = _write([(task, seq)], {"position": position})
+    commit_write(_entries(user, task, old))
     return task
