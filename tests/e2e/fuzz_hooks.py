@@ -34,7 +34,6 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   after an id drawn at random.
 """
 
-import collections
 import hashlib
 import itertools
 import json
@@ -150,9 +149,7 @@ LIST = LISTS + "/{list_id}"
 MEMBER = LIST + "/members/{user_id}"
 LIST_INVITATION = LIST + "/invitations/{invitation_id}"
 MY_INVITATION = "/api/v1/invitations/{invitation_id}"
-# Each operation takes its own turns: with one count shared by all, two operations the fuzzer calls in
-# alternation would each always get the same turn, and one of them never a list of the caller's.
-_list_turns: collections.defaultdict = collections.defaultdict(itertools.count)
+_list_turn = itertools.count()
 _inviter = []
 
 
@@ -294,7 +291,7 @@ def _reset_token():
 def before_call(context, case, kwargs):
     key = (case.operation.method.upper(), case.operation.path)
     _with_known_list_ids(case)
-    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and next(_list_turns[key]) % 2:
+    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and next(_list_turn) % 2:
         _with_known_list(case, case.operation.path)
         return
     if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
