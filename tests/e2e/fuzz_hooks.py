@@ -23,8 +23,8 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   a pending invitation for the withdraw route; every other accept or decline gets an invitation for
   the caller made by another account.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
-  PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
-  integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
+  PUT/PATCH of a task and a task's activity would mostly answer 404; every other such call whose
+  generated id is an integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
   all be live tasks of the caller), a restore (of a task in the trash) and a move (after another
   live task) always get one: schemathesis links them to a task just created, and would take a
   404 there (a live task is not in the trash; ids drawn at random) for a created resource not
@@ -118,7 +118,7 @@ def _fresh_task_id(case, trashed=False):
 
 BULK_EDIT, RESTORE, MOVE = ("PATCH", TASKS), ("POST", TASK + "/restore"), ("POST", TASK + "/move")
 EVERY_CALL = {BULK_EDIT, RESTORE, MOVE}
-EVERY_OTHER_CALL = {("PUT", TASK), ("PATCH", TASK)}
+EVERY_OTHER_CALL = {("PUT", TASK), ("PATCH", TASK), ("GET", TASK + "/activity")}
 
 
 def _an_id(value):
