@@ -23,7 +23,7 @@ LIST_CURSOR_SCHEMA = ListCursorSchema()
 FILTERS = ("list_id", "assignee", "status", "priority", "tag", "q", "due_before", "due_after", "sort")
 # List statements kept built, by shape (sort, filters given, cursor kind): thousands of shapes exist and each
 # kept one holds ~0.09 MiB, its compiled form in SQLAlchemy's cache ~0.2 MiB more. 32 covers a client's
-# usual few sorts and filters; one cycling through more builds a statement again (~1 ms), and a worker
+# usual few sorts and filters; one cycling through more builds a statement again (a few ms), and a worker
 # that has seen hundreds of shapes holds ~43 MiB less than with 512 (docs/performance.md, Memory).
 LIST_STATEMENTS_KEPT = 32
 
