@@ -171,7 +171,7 @@ def list_shapes():
 
 def fill_statement_caches(app, driver, count):
     from taskapi.extensions import db
-    from taskapi.tasks import service
+    from taskapi.tasks import queries
 
     token = driver.accounts[0][0]
     for _ in range(30):
@@ -190,7 +190,7 @@ def fill_statement_caches(app, driver, count):
             trim()
             with app.app_context():
                 compiled = len(db.engine._compiled_cache)
-            print(f"{n:>6} {(rss_kib() - start) / 1024:>+14.1f} {service._list_statement.cache_info().currsize:>15} "
+            print(f"{n:>6} {(rss_kib() - start) / 1024:>+14.1f} {queries._list_statement.cache_info().currsize:>15} "
                   f"{compiled:>8}", file=sys.stderr)
 
 

@@ -7,12 +7,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 __version__ = "1.0.0"
-# Set by gunicorn.conf.py: the web process never migrates, so it leaves Flask-Migrate out.
+# Set by gunicorn.conf.py: the web process never migrates, so it leaves Flask-Migrate out, nor writes the
+# OpenAPI document as YAML, so it leaves PyYAML out (tests/test_memory.py).
 WEB_PROCESS_VARIABLE = "TASKAPI_WEB_PROCESS"
 
 
 def create_app(overrides=None, environ=None):
     """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
+    web_process = os.environ.get(WEB_PROCESS_VARIABLE) == "1"
+    if web_process:
+        from taskapi import compat
+
+        compat.leave_out_yaml()  # before the REST layer imports flask-smorest
     from taskapi import (
         activity,
         admin,
@@ -62,7 +68,6 @@ def create_app(overrides=None, environ=None):
     headers.init_app(app)
     db.init_app(app)
     sessions.init_app(app, db)
-    web_process = os.environ.get(WEB_PROCESS_VARIABLE) == "1"
     if not web_process:
         _init_migrations(app, db)
     background.init_app(app, serving_under_gunicorn=web_process)

@@ -1,7 +1,7 @@
 """The private library members taskapi relies on, each where no public hook does the job.
 
-tests/test_compat.py checks both against the versions they were read in (flask-jwt-extended 4.7,
-Flask-Limiter 4.1): a release that renames one or changes its signature fails there first.
+tests/test_compat.py checks them against the versions they were read in (flask-jwt-extended 4.7,
+Flask-Limiter 4.1, flask-smorest 0.47): a release that renames one or changes its signature fails there first.
 
 `JWTManager._decode_jwt_from_config` (flask-jwt-extended): the extension decodes every token twice,
 first unverified only to hand its claims to the `decode_key_loader` callback, then verified; two parses
@@ -19,7 +19,14 @@ decorated limits too), so `drop_limiter_hook` takes it off the app.
 `verify_jwt_in_request` leaves the user and claims that `current_user` and `get_jwt()` read. A personal
 access token is no JWT, yet the views it reaches read `current_user` as for any request: `set_current_user`
 leaves them there the same way.
+
+`flask_smorest.spec.HAS_PYYAML` (flask-smorest): the spec module imports PyYAML when it can (18 modules,
+~0.8 MiB a worker), for one thing only, its `flask openapi write --format yaml` command, which a web
+process never runs: `leave_out_yaml` makes that import fail there, as if PyYAML were not installed.
+/openapi.json is built without it either way (tests/test_memory.py compares the two documents).
 """
+
+import sys
 
 import jwt
 from flask import g
@@ -76,3 +83,9 @@ def set_current_user(user, claims):
     g._jwt_extended_jwt_header = {}
     g._jwt_extended_jwt = claims
     g._jwt_extended_jwt_location = "headers"
+
+
+def leave_out_yaml():
+    """In this process, flask-smorest finds no PyYAML (see the module's docstring): a None in sys.modules makes
+    its `import yaml` raise ImportError. Before flask-smorest is imported; nothing once PyYAML is loaded."""
+    sys.modules.setdefault("yaml", None)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """Column types and connection settings shared by the models."""
 
-import sqlite3
+import sys
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -62,7 +62,10 @@ class UTCDateTime(TypeDecorator):
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked, per connection."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
+    # sqlite3 is imported when an engine on SQLite is made (its dialect's import_dbapi): a worker on
+    # PostgreSQL never loads it (tests/test_memory.py).
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer in development

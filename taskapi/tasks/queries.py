@@ -21,6 +21,11 @@ from taskapi.tasks.schemas import ListCursorSchema, TaskFilterSchema
 FILTER_SCHEMA = TaskFilterSchema()
 LIST_CURSOR_SCHEMA = ListCursorSchema()
 FILTERS = ("list_id", "assignee", "status", "priority", "tag", "q", "due_before", "due_after", "sort")
+# List statements kept built, by shape (sort, filters given, cursor kind): thousands of shapes exist and each
+# kept one holds ~0.09 MiB, its compiled form in SQLAlchemy's cache ~0.2 MiB more. 32 covers a client's
+# usual few sorts and filters; one cycling through more builds a statement again (a few ms), and a worker
+# that has seen hundreds of shapes holds ~43 MiB less than with 512 (docs/performance.md, Memory).
+LIST_STATEMENTS_KEPT = 32
 
 # What the doors select: the live tasks (every route but the trash's), the trash, or both.
 LIVE, TRASH, EVERY = "live", "trash", "every"
@@ -199,7 +204,7 @@ def _list_state(user, args):
     return state["filters"], state["offset"], (state["value"], state["id"])
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=LIST_STATEMENTS_KEPT)
 def _list_statement(sort, filter_names, cursor):
     """The list's statement for one shape: a sort, the filters given, and where a cursor page starts
     (None: at an offset; "value" or "null": after a row with or without a sort value)."""
