@@ -4,8 +4,10 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from taskapi.auth.models import User
+from taskapi.auth.tokens import token_error
 from taskapi.exceptions import RateLimitedError
 from taskapi.extensions import db
 from taskapi.models import utcnow
@@ -37,7 +39,11 @@ def open_stream(ticket):
     row = OpenStream(user_id=user.id, session_id=session_id, opened_at=now,
                      expires_at=now + timedelta(seconds=OPEN_STREAM_SECONDS))
     db.session.add(row)
-    db.session.flush()
+    try:
+        db.session.flush()  # the session's row is locked from here (its key is referenced) until the commit
+    except IntegrityError:  # the session ended since the ticket was checked
+        db.session.rollback()
+        raise token_error("token_invalid") from None
     versions = versions_of(user.id)
     db.session.commit()
     return Stream(row_id=row.id, user_id=user.id, session_id=session_id, versions=versions)
