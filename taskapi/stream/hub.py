@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, false, literal, select, union_all, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from taskapi.auth.models import User, UserSession
 from taskapi.extensions import db
@@ -88,6 +89,7 @@ class Hub:
         self._nudged = False
         self._pid = None
         self._stopping = False
+        self._failing = False
         self.polls = 0
 
     # From request threads and the worker's event loop.
@@ -157,9 +159,20 @@ class Hub:
                 if time.monotonic() >= next_refresh:
                     self.refresh()
                     next_refresh = time.monotonic() + REFRESH_SECONDS
-            except Exception:  # the database went away, say: the streams stay, the next round tries again
+            except SQLAlchemyError as exc:  # the database went away: the streams stay, the next round tries again
+                if not self._failing:
+                    log.warning("live updates paused: %s: %s", exc.__class__.__name__,
+                                str(getattr(exc, "orig", None) or exc).strip())
+                self._failing = True
+                next_poll = time.monotonic() + self.interval
+                continue
+            except Exception:  # a bug: said once a round, and the next round tries again
                 log.exception("live updates: a poll failed")
                 next_poll = time.monotonic() + self.interval
+                continue
+            if self._failing:
+                log.info("live updates resumed")
+                self._failing = False
 
     def _delete_ended(self):
         with self._lock:
