@@ -5,7 +5,10 @@ import time
 
 import pytest
 import redis
+from sqlalchemy import update
 
+from taskapi.auth.models import User
+from taskapi.extensions import db
 from taskapi.stream import fanout
 from taskapi.stream import hub as hubs
 from tests.helpers.lists import add_member, create_list, list_url, member_url, person
@@ -87,8 +90,8 @@ def test_joining_and_being_removed_are_changes(client, ada, ben, stream_app, rea
     assert reader.next_event() == ("changed", {"lists": [shared["id"]]})
 
 
-@pytest.mark.parametrize("ending", ["logout", "password", "session"])
-def test_the_end_of_the_session_is_revoked_and_the_end_of_the_stream(client, ada, readers, ending):
+@pytest.mark.parametrize("ending", ["logout", "password", "session", "disabled", "deleted"])
+def test_the_end_of_the_session_is_revoked_and_the_end_of_the_stream(client, ada, stream_app, readers, ending):
     reader = opened(readers, open_stream(client, ada.auth))
     started = time.monotonic()
     if ending == "logout":
@@ -97,9 +100,16 @@ def test_the_end_of_the_session_is_revoked_and_the_end_of_the_stream(client, ada
         changed = client.post("/api/v1/auth/password", headers=ada.auth,
                               json={"current_password": "correct horse battery", "new_password": "another horse 123"})
         assert changed.status_code in (200, 204), changed.get_json()
-    else:
+    elif ending == "session":
         sessions = client.get("/api/v1/auth/sessions", headers=ada.auth).get_json()["items"]
         assert client.delete(f"/api/v1/auth/sessions/{sessions[0]['id']}", headers=ada.auth).status_code == 204
+    elif ending == "disabled":  # the flag alone, its sessions left standing: the poll reads it too
+        with stream_app.app_context():
+            db.session.execute(update(User).where(User.id == ada.id).values(disabled=True))
+            db.session.commit()
+    else:
+        deleted = client.delete("/api/v1/auth/me", headers=ada.auth, json={"password": "correct horse battery"})
+        assert deleted.status_code == 204, deleted.get_json()
     assert reader.next_event() == ("revoked", {})
     assert time.monotonic() - started < 5
     with pytest.raises(StopIteration):
