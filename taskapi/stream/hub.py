@@ -1,6 +1,6 @@
 """Each process's hub: the streams it holds, and the one thread that finds what changed for them.
 
-Every POLL_SECONDS (without Redis), or at once when Redis says lists changed (with it, and every
+Every POLL_SECONDS (without Redis), or when Redis says lists changed (with it: at most 5 times a second, and every
 SAFETY_POLL_SECONDS besides), the hub runs one statement for all its streams: their users' memberships
 with each list's version, and which of their sessions still stand. A version or a membership that differs
 from what a stream last saw is an `event: changed` with those lists; a session gone is `event: revoked`
@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 EXTENSION = "taskapi-stream-hub"
 POLL_SECONDS = 0.5  # without Redis: a change reaches a stream within this and the poll's time
 SAFETY_POLL_SECONDS = 2.0  # with Redis: sessions ended (revoked within 5 s), and what a lost message missed
-NUDGE_GAP_SECONDS = 0.05  # with Redis: polls come at most this often, however many messages arrive
+# With Redis: polls come at most this often, however many messages arrive. A message names lists, not who
+# joined them, so it is answered with a poll (a stream learns its new lists too), and under a steady stream of
+# writes a worker polls 5 times a second, about 3 % of a core with 500 streams (docs/performance.md).
+NUDGE_GAP_SECONDS = 0.2
 OPEN_STREAM_SECONDS = 60  # a stream's row counts this long after its worker last pushed it forward
 REFRESH_SECONDS = 20  # how often the worker pushes its streams' rows forward
 RETRY_MILLISECONDS = 3000  # the `retry:` a client waits before reconnecting
@@ -222,11 +225,12 @@ class Hub:
         """Keep this process's streams' rows counted; drop the rows of streams whose worker died."""
         with self._lock:
             rows = list(self.streams)
+        if not rows:
+            return  # an idle worker sends nothing: expired rows count for nobody, a busy worker deletes them
         now = utcnow()
         with self.app.app_context(), db.engine.begin() as connection:
-            if rows:
-                connection.execute(update(OpenStream).where(OpenStream.id.in_(rows))
-                                   .values(expires_at=now + timedelta(seconds=OPEN_STREAM_SECONDS)))
+            connection.execute(update(OpenStream).where(OpenStream.id.in_(rows))
+                               .values(expires_at=now + timedelta(seconds=OPEN_STREAM_SECONDS)))
             connection.execute(delete(OpenStream).where(OpenStream.expires_at < now))
 
 
