@@ -8,7 +8,6 @@ import queue
 import threading
 import time
 
-import redis
 from flask import current_app, has_app_context
 from sqlalchemy import event
 
@@ -22,6 +21,8 @@ TIMEOUT = 1.0  # seconds a Redis command may take, in the publisher's and listen
 
 
 def client(url):
+    import redis  # only with REDIS_URL: the client costs each worker some megabytes
+
     return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
 
@@ -53,6 +54,8 @@ class Publisher:
             self._pid = os.getpid()
 
     def _run(self):
+        import redis
+
         redis_client = client(self.url)
         while True:
             ids = set(self._queue.get())
@@ -96,6 +99,8 @@ def listen(url, nudge, stopping):
 
     After a broken connection it reconnects, nudging once: what was published meanwhile is found by a poll.
     """
+    import redis
+
     failing = False
     while not stopping():
         try:
