@@ -206,6 +206,7 @@ def stream_ticket(server, auth):
 
 
 def test_streams_hold_no_thread_and_hear_of_changes(server):
+    logged_before = len(server.lines)
     auth = signed_up(server, f"{uuid.uuid4().hex[:8]}@example.com")
     streams = [StreamClient(server.port, stream_ticket(server, auth)) for _ in range(6)]  # 3 per thread
     try:
@@ -215,23 +216,22 @@ def test_streams_hold_no_thread_and_hear_of_changes(server):
             assert stream.headers["cache-control"] == "no-cache" and stream.headers["x-accel-buffering"] == "no"
             assert stream.headers["x-request-id"] and stream.headers["x-content-type-options"] == "nosniff"
             assert stream.next_block() == "retry: 3000\n: open\n\n"
-        started = time.monotonic()
+        # Were the streams holding the two threads, nothing more would be answered. (Timings are the e2e
+        # suite's: `make test` shares the machine with itself.)
         assert requests.get(server.url + "/health/live", timeout=TIMEOUT).status_code == 200
-        assert time.monotonic() - started < 1
         created = requests.post(server.url + "/api/v1/tasks", json={"title": "Milk"}, headers=auth, timeout=TIMEOUT)
         assert created.status_code == 201, created.text
-        written = time.monotonic()
         for stream in streams:
-            assert stream.next_event(timeout=2) == ("changed", {"lists": [created.json()["list_id"]]})
-        assert time.monotonic() - written < 1.5
+            assert stream.next_event(timeout=TIMEOUT) == ("changed", {"lists": [created.json()["list_id"]]})
     finally:
         for stream in streams:
             stream.close()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + TIMEOUT
     while sum("GET /api/v1/stream 200" in line for line in server.lines) < 6:  # one line each, at the end
         assert time.monotonic() < deadline, "\n".join(server.lines[-20:])
         time.sleep(0.05)
-    assert not [line for line in server.lines if "Traceback" in line or "on_close failed" in line]
+    logged = server.lines[logged_before:]
+    assert not [line for line in logged if "Traceback" in line or "on_close failed" in line], "\n".join(logged)
 
 
 def test_a_stream_ends_revoked_when_its_session_ends(server):
@@ -241,9 +241,9 @@ def test_a_stream_ends_revoked_when_its_session_ends(server):
         stream.next_block()
         assert requests.post(server.url + "/api/v1/auth/logout", headers=auth, timeout=TIMEOUT).status_code == 204
         started = time.monotonic()
-        assert stream.next_event() == ("revoked", {})
-        assert stream.wait_closed() and stream.ended  # the last chunk, then the close
-        assert time.monotonic() - started < 5
+        assert stream.next_event(timeout=TIMEOUT) == ("revoked", {})
+        assert stream.wait_closed(timeout=TIMEOUT) and stream.ended  # the last chunk, then the close
+        assert time.monotonic() - started < TIMEOUT
     finally:
         stream.close()
 
