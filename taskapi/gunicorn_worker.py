@@ -326,7 +326,7 @@ class Outlet:
         self.received = 0
 
     def send(self, data):
-        """Queue bytes for the client; False once the stream is closing or ended."""
+        """Queue bytes for the client; False once close() was called (after the end they are dropped)."""
         with self._lock:
             if self._closing:
                 return False
@@ -345,10 +345,6 @@ class Outlet:
             scheduled, self._scheduled = self._scheduled, True
         if not scheduled:
             self._wake(self)
-
-    @property
-    def closing(self):
-        return self._closing
 
     def take(self):
         """In the event loop: the bytes sent since the last take, framed, and whether close() was called."""
@@ -805,6 +801,8 @@ class ThreadWorker(gthread.ThreadWorker):
         for outlet in list(self.streams):
             data, _ = outlet.take()
             outlet.out += data
+            if outlet.chunked and not outlet.finished:
+                outlet.out += b"0\r\n\r\n"  # an end, not a break: the client reconnects as after any end
             self._end_stream(outlet, reason)
 
     def handle_exit(self, sig, frame):

@@ -142,4 +142,5 @@ def test_shutdown_ends_every_stream():
     loop.worker._end_streams("shutdown")
     assert loop.closed == ["shutdown"] * 3 and loop.worker.nr_conns == 0
     for client in clients:
-        assert read_all(client).startswith(b"HTTP/1.1 200 OK")
+        data = read_all(client)
+        assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"\r\n\r\n0\r\n\r\n")
