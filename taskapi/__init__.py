@@ -37,6 +37,7 @@ def create_app(overrides=None, environ=None):
         metrics,
         requestid,
         sessions,
+        stream,
         tasks,
     )
     from taskapi.extensions import api as rest_api
@@ -83,6 +84,7 @@ def create_app(overrides=None, environ=None):
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
     admin.init_app(app, rest_api)
+    stream.init_app(app, rest_api)
     maintenance.init_app(app)  # after the areas whose jobs it runs: its background round comes last
     return app
 

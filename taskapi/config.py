@@ -131,6 +131,9 @@ def load(instance_path, environ=None):
         "MAX_TOKENS_PER_USER": _int(environ, "MAX_TOKENS_PER_USER", 25),
         # Requests one personal access token may make (on top of any per-address limit of the route).
         "TOKEN_RATE_LIMIT": environ.get("TOKEN_RATE_LIMIT") or "600 per minute",
+        # Live update streams (GET /api/v1/stream): open at once per user, and seconds between heartbeats.
+        "MAX_STREAMS_PER_USER": _int(environ, "MAX_STREAMS_PER_USER", 10),
+        "STREAM_HEARTBEAT_SECONDS": _int(environ, "STREAM_HEARTBEAT_SECONDS", 15),
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "ACTIVITY_RETENTION_DAYS": _int(environ, "ACTIVITY_RETENTION_DAYS", 90),
         "HSTS": env == "production",
@@ -140,8 +143,8 @@ def load(instance_path, environ=None):
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
                  "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_LIST", "MAX_LISTS_PER_USER", "MAX_MEMBERS_PER_LIST",
-                 "MAX_TOKENS_PER_USER", "INVITATION_DAYS", "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL",
-                 "ACTIVITY_RETENTION_DAYS"):
+                 "MAX_TOKENS_PER_USER", "MAX_STREAMS_PER_USER", "STREAM_HEARTBEAT_SECONDS", "INVITATION_DAYS",
+                 "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL", "ACTIVITY_RETENTION_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:

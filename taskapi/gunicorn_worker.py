@@ -9,6 +9,12 @@ whole `read_timeout` seconds after its connection opened (or its first byte arri
 connection) is answered 408; a silent connection is closed. Connections are closed without waiting on
 the client in the event loop, and gunicorn's own error answers are made as the app makes its own.
 
+Long answers (server-sent events) hold no thread either: the worker offers the app a hand-over callable in
+the WSGI environ (HAND_OVER). An app that calls it gets an Outlet, answers as usual (status and header
+fields through start_response; the body it returns is ignored), and its thread is free at once; the event
+loop then writes the head and whatever the app sends through the Outlet from any thread, heartbeats, notices
+the client hanging up, drops a client that does not read, and closes every outlet at shutdown.
+
 The worker imports nothing of the app. What it must know of it (the read timeout, the body limit, the
 request-id rule, how an error answer looks) it is told by `configure()`, which gunicorn.conf.py's
 post_worker_init hook calls; a worker nobody configured refuses to boot.
@@ -25,6 +31,7 @@ import re
 import selectors
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -266,13 +273,99 @@ def error_answer(settings, status, request_id):
     return (head + "\r\n").encode("latin-1") + body
 
 
+# Streams handed over to the event loop: plain bytes, no gunicorn.
+
+HAND_OVER = "gunicorn_worker.hand_over"  # the environ key of the hand-over callable (absent elsewhere)
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
+                        "upgrade", "proxy-connection"})
+STREAM_RECEIVE_LIMIT = 64 * 1024  # bytes a stream's client may send (it should send none) before it is dropped
+
+
+def stream_head(status, headers, chunked):
+    """The head of a handed-over answer: the app's status and fields, framed by the worker (chunked on
+    HTTP/1.1, else delimited by the close) and closing the connection when the stream ends."""
+    fields = [("Date", formatdate(usegmt=True)), ("Connection", "close")]
+    if chunked:
+        fields.append(("Transfer-Encoding", "chunked"))
+    fields += [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields)
+    return (head + "\r\n").encode("latin-1")
+
+
+def frame(data, chunked):
+    return b"%x\r\n%s\r\n" % (len(data), data) if chunked and data else data
+
+
+class Outlet:
+    """A handed-over answer: what the app holds to send its body from any thread, and what the event loop
+    holds to write it.
+
+    send(data) and close() may be called from any thread, before or after the event loop takes the stream;
+    on_close(reason) is called once, in the event loop, when the stream ends: "closed" (the app's close()),
+    "client" (it hung up or the connection failed), "overflow" (it read too slowly: more than max_buffer
+    bytes waited), "shutdown" (the worker is stopping), "refused" (the app answered an error instead).
+    """
+
+    def __init__(self, wake, *, on_close, heartbeat=b"", heartbeat_seconds=0.0, max_buffer=64 * 1024):
+        self._wake = wake  # schedules pump() in the event loop
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._scheduled = False
+        self._closing = False
+        self.on_close = on_close
+        self.heartbeat = heartbeat
+        self.heartbeat_seconds = heartbeat_seconds
+        self.max_buffer = max_buffer
+        # The event loop's own, from here on.
+        self.chunked = False
+        self.taken = False  # the event loop holds it
+        self.ended = False
+        self.finished = False  # the last chunk is written or waiting
+        self.out = bytearray()
+        self.last_write = time.monotonic()
+        self.received = 0
+
+    def send(self, data):
+        """Queue bytes for the client; False once close() was called (after the end they are dropped)."""
+        with self._lock:
+            if self._closing:
+                return False
+            self._pending.append(bytes(data))
+            scheduled, self._scheduled = self._scheduled, True
+        if not scheduled:
+            self._wake(self)
+        return True
+
+    def close(self):
+        """End the stream once what was sent before is written."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            scheduled, self._scheduled = self._scheduled, True
+        if not scheduled:
+            self._wake(self)
+
+    def take(self):
+        """In the event loop: the bytes sent since the last take, framed, and whether close() was called."""
+        with self._lock:
+            pending, self._pending, self._scheduled = self._pending, [], False
+            closing = self._closing
+        return b"".join(frame(data, self.chunked) for data in pending), closing
+
+
 # gunicorn internals. Everything below stands on gunicorn's gthread worker as SUPPORTED_GUNICORN has it,
 # none of it documented: ThreadWorker's accept(), enqueue_req(), murder_pending(), handle_request(),
 # handle_error(), poller and nr_conns; TConn's init(), parser and close(); the parser's unreader
 # (unread(), take_buffered()); a request's _expected_100_continue; the parser's limit_request_line of 0 as
 # no limit; the statuses of Worker.handle_error; util.close and util.write_nonblock; a worker's exit status
-# for "failed to boot". A gunicorn release may change any of them: tests/test_gunicorn_server.py boots real
-# gunicorn with this worker in `make test`.
+# for "failed to boot". Streams handed over (HAND_OVER) stand on more: gthread's finish_request() (run in the
+# event loop when a thread is done with a connection), handle_exit() and method_queue (its self-pipe,
+# registered in the poller: defer() runs a callable in the event loop, woken at once), the worker's `wsgi`
+# attribute (the app, wrapped to offer the hand-over), handle_request() calling the app outside its writes
+# and letting an exception out of it, and the poller calling a callback with the file object alone. A
+# gunicorn release may change any of them: tests/test_gunicorn_server.py boots real gunicorn with this
+# worker in `make test`, streams included.
 
 SUPPORTED_GUNICORN = ((27, 0, 1), (27, 1))  # from, and below: requirements.in pins the same range
 
@@ -327,6 +420,7 @@ class Connection(gthread.TConn):
         self.watched = False  # registered with the poller for reading
         self.partial = False  # served before its whole body arrived: close after the answer
         self.continued = False  # the event loop sent 100 Continue
+        self.outlet = None  # the app handed the connection over for a stream (HAND_OVER)
 
     def close(self, graceful=False):
         if graceful:
@@ -345,6 +439,10 @@ class Lingering:
         self.deadline = deadline
         self.drained = 0
         self.open = True
+
+
+class HandedOver(Exception):  # noqa: N818 (no error: the hand-over happened)
+    """Raised past gunicorn's handle_request once the app has handed its connection over: nothing to write."""
 
 
 class ThreadWorker(gthread.ThreadWorker):
@@ -369,6 +467,9 @@ class ThreadWorker(gthread.ThreadWorker):
         super().__init__(*args, **kwargs)
         self.reading: deque[tuple[float, Connection]] = deque()  # (deadline, connection), in deadline order
         self.lingering: deque[Lingering] = deque()  # in deadline order
+        self.streams: dict[Outlet, Connection] = {}  # handed over, held by the event loop
+        self._serving = threading.local()  # the connection a thread is serving, for the hand-over
+        self._next_heartbeat = 0.0
 
     def run(self):
         if getattr(self, "settings", None) is None:
@@ -381,6 +482,7 @@ class ThreadWorker(gthread.ThreadWorker):
         # gunicorn's parser lowers any request-line limit above 8190 bytes to 8190. The event loop has
         # already held each line to the configured limit when the parser sees it, so the parser has none.
         self.cfg.set("limit_request_line", 0)
+        self.wsgi = partial(self._offer_hand_over, self.wsgi)  # type: ignore[has-type]
         super().run()
 
     # Connections enter here: accepted, readable again after a kept-alive answer, or holding the bytes of
@@ -484,6 +586,13 @@ class ThreadWorker(gthread.ThreadWorker):
                 self._close(conn)  # silent since it connected: no request to answer
         while self.lingering and self.lingering[0].deadline <= now:
             self._stop_lingering(self.lingering.popleft())
+        if self.streams and not self.alive:
+            self._end_streams("shutdown")
+        elif self.streams and now >= self._next_heartbeat:
+            self._next_heartbeat = now + 1.0
+            for outlet in list(self.streams):
+                if outlet.heartbeat_seconds and now - outlet.last_write >= outlet.heartbeat_seconds:
+                    outlet.send(outlet.heartbeat)
 
     # Closing a connection whose answer is sent. Closing a socket with unread bytes resets the
     # connection, which can destroy the answer before the client reads it; so when the client is still
@@ -537,7 +646,14 @@ class ThreadWorker(gthread.ThreadWorker):
         if conn.continued or conn.partial:
             # gunicorn would send 100 Continue: a second one, or an invitation to send a body nobody reads.
             req._expected_100_continue = False
-        return super().handle_request(req, conn)
+        conn.outlet = None
+        self._serving.conn = conn
+        try:
+            return super().handle_request(req, conn)
+        except HandedOver:
+            return False  # finish_request() gives the connection to the event loop, not back to keep-alive
+        finally:
+            self._serving.conn = None
 
     def handle_error(self, req, client, addr, exc):
         """gunicorn's answer to a request it cannot parse (and the app's last resort), in the envelope."""
@@ -555,6 +671,150 @@ class ThreadWorker(gthread.ThreadWorker):
             util.write_nonblock(client, error_answer(self.settings, status, request_id))
         except OSError:
             self.log.debug("Failed to send error message.")
+
+    # Streams handed over (HAND_OVER): the app's thread offers, the event loop holds.
+
+    def _offer_hand_over(self, app, environ, start_response):
+        """The app, offered the hand-over. When it takes it and answers 2xx, its head is kept for the event
+        loop and HandedOver leaves gunicorn's handle_request without a byte written."""
+        conn = self._serving.conn
+        offered: list[Outlet] = []
+
+        def hand_over(**options):
+            if offered:
+                raise RuntimeError("the connection was handed over already")
+            offered.append(Outlet(partial(self.method_queue.defer, self._pump), **options))
+            return offered[0]
+
+        head: list = []  # [status, header fields] of a handed-over answer
+
+        def starting(status, headers, exc_info=None):
+            if offered and status[:1] == "2":
+                head[:] = [status, list(headers)]
+                return _discard
+            return start_response(status, headers, exc_info)
+
+        environ[HAND_OVER] = hand_over
+        result = app(environ, starting)
+        if not offered:
+            return result
+        if not head:  # the app answered an error: gunicorn sends it, the outlet never opens
+            offered[0].ended = True
+            self._call_on_close(offered[0], "refused")
+            return result
+        if hasattr(result, "close"):
+            result.close()
+        outlet = offered[0]
+        outlet.chunked = environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
+        outlet.out += stream_head(head[0], head[1], outlet.chunked)
+        conn.outlet = outlet
+        raise HandedOver
+
+    def finish_request(self, conn, fs):
+        """In the event loop, a thread being done with the connection: a handed-over one becomes a stream."""
+        outlet, conn.outlet = conn.outlet, None
+        if outlet is None:
+            super().finish_request(conn, fs)
+            return
+        outlet.taken = True
+        outlet.last_write = time.monotonic()
+        self.streams[outlet] = conn
+        conn.sock.setblocking(False)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._stream_event, outlet))
+        self._pump(outlet)
+
+    def _pump(self, outlet):
+        """In the event loop: frame what the app sent, write what the socket takes, end a finished stream."""
+        if not outlet.taken or outlet.ended:
+            return
+        data, closing = outlet.take()
+        outlet.out += data
+        if len(outlet.out) > outlet.max_buffer:
+            self._end_stream(outlet, "overflow")
+            return
+        if closing and outlet.chunked and not outlet.finished:
+            outlet.finished = True
+            outlet.out += b"0\r\n\r\n"  # the last chunk: the client knows the stream ended, not broke
+        if not self._write(outlet):
+            return
+        if closing and not outlet.out:
+            self._end_stream(outlet, "closed")
+
+    def _write(self, outlet):
+        """Write what the socket takes now; watch for writability while some waits. False: the stream ended."""
+        conn = self.streams[outlet]
+        if outlet.out:
+            try:
+                sent = conn.sock.send(outlet.out)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._end_stream(outlet, "client")
+                return False
+            del outlet.out[:sent]
+            if sent:
+                outlet.last_write = time.monotonic()
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if outlet.out else 0)
+        if self.poller.get_key(conn.sock).events != events:
+            self.poller.modify(conn.sock, events, partial(self._stream_event, outlet))
+        return True
+
+    def _stream_event(self, outlet, _sock):
+        """The stream's socket is readable (the client hung up, or sent what nobody reads) or writable."""
+        if outlet.ended:
+            return
+        conn = self.streams[outlet]
+        try:
+            data = conn.sock.recv(RECEIVE_SIZE)
+        except (BlockingIOError, InterruptedError):
+            data = None
+        except OSError:
+            data = b""
+        if data == b"":
+            self._end_stream(outlet, "client")
+            return
+        if data:
+            outlet.received += len(data)
+            if outlet.received > STREAM_RECEIVE_LIMIT:
+                self._end_stream(outlet, "client")
+                return
+        self._pump(outlet)
+
+    def _end_stream(self, outlet, reason):
+        outlet.ended = True
+        conn = self.streams.pop(outlet)
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        if reason == "shutdown" and outlet.out:
+            self._send(conn.sock, bytes(outlet.out))  # what the socket takes now; nobody waits for the rest
+        self.nr_conns -= 1
+        util.close(conn.sock)
+        self._call_on_close(outlet, reason)
+
+    def _call_on_close(self, outlet, reason):
+        try:
+            outlet.on_close(reason)
+        except Exception:
+            self.log.exception("A stream's on_close failed")
+
+    def _end_streams(self, reason):
+        for outlet in list(self.streams):
+            data, _ = outlet.take()
+            outlet.out += data
+            if outlet.chunked and not outlet.finished:
+                outlet.out += b"0\r\n\r\n"  # an end, not a break: the client reconnects as after any end
+            self._end_stream(outlet, reason)
+
+    def handle_exit(self, sig, frame):
+        """SIGTERM: gthread stops accepting and waits for connections; open streams end at once."""
+        alive = self.alive
+        super().handle_exit(sig, frame)
+        if alive:
+            self.method_queue.defer(self._end_streams, "shutdown")
+
+
+def _discard(data):
+    raise RuntimeError("a handed-over answer's body goes through its Outlet")
 
 
 def _ip(addr):

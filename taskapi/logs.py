@@ -80,23 +80,30 @@ def _start_timer():
     g.started_at = time.perf_counter()
 
 
+LOGGED_AT_END = "access_logged_at_end"  # g: the request's line is written when its answer ends (a stream)
+
+
 def _log_request(response):
+    if g.pop(LOGGED_AT_END, False):
+        return response
     started = g.pop("started_at", None)
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    access_log.info(
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": duration_ms,
-            "client": request.remote_addr,
-        },
-    )
+    log_access(request.method, request.path, response.status_code, started, request.remote_addr)
     return response
+
+
+def started_at():
+    """When this request began (perf_counter), for a line written after it: see log_access."""
+    return g.get("started_at")
+
+
+def log_access(method, path, status, started, client, request_id=None):
+    """The one line of a request, with its duration since `started` (perf_counter). Outside the request
+    (a stream's end) its id is given."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    extra = {"method": method, "path": path, "status": status, "duration_ms": duration_ms, "client": client}
+    if request_id is not None:
+        extra["request_id"] = request_id
+    access_log.info("%s %s %s", method, path, status, extra=extra)
 
 
 def init_app(app):

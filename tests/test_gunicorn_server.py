@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.helpers import processes
+from tests.helpers.sse import StreamClient
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
@@ -186,3 +187,74 @@ def test_a_request_not_whole_in_time_is_408_in_the_envelope(server):
 def test_the_servers_own_refusals_carry_the_envelope(server, request_bytes, status, code):
     [answer] = answers(server.exchange(request_bytes))
     assert_envelope(answer, status, code)
+
+
+# Streams (GET /api/v1/stream): handed over to the worker's event loop, so its two threads stay free.
+
+
+def signed_up(server, email):
+    response = requests.post(server.url + "/api/v1/auth/register", timeout=TIMEOUT,
+                             json={"email": email, "password": "correct horse battery staple", "name": "Ada"})
+    assert response.status_code == 201, response.text
+    return {"Authorization": "Bearer " + response.json()["access_token"]}
+
+
+def stream_ticket(server, auth):
+    response = requests.post(server.url + "/api/v1/stream/ticket", headers=auth, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["ticket"]
+
+
+def test_streams_hold_no_thread_and_hear_of_changes(server):
+    logged_before = len(server.lines)
+    auth = signed_up(server, f"{uuid.uuid4().hex[:8]}@example.com")
+    streams = [StreamClient(server.port, stream_ticket(server, auth)) for _ in range(6)]  # 3 per thread
+    try:
+        for stream in streams:
+            assert stream.status == 200 and stream.chunked
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert stream.headers["cache-control"] == "no-cache" and stream.headers["x-accel-buffering"] == "no"
+            assert stream.headers["x-request-id"] and stream.headers["x-content-type-options"] == "nosniff"
+            assert stream.next_block() == "retry: 3000\n: open\n\n"
+        # Were the streams holding the two threads, nothing more would be answered. (Timings are the e2e
+        # suite's: `make test` shares the machine with itself.)
+        assert requests.get(server.url + "/health/live", timeout=TIMEOUT).status_code == 200
+        created = requests.post(server.url + "/api/v1/tasks", json={"title": "Milk"}, headers=auth, timeout=TIMEOUT)
+        assert created.status_code == 201, created.text
+        for stream in streams:
+            assert stream.next_event(timeout=TIMEOUT) == ("changed", {"lists": [created.json()["list_id"]]})
+    finally:
+        for stream in streams:
+            stream.close()
+    deadline = time.monotonic() + TIMEOUT
+    while sum("GET /api/v1/stream 200" in line for line in server.lines) < 6:  # one line each, at the end
+        assert time.monotonic() < deadline, "\n".join(server.lines[-20:])
+        time.sleep(0.05)
+    logged = server.lines[logged_before:]
+    assert not [line for line in logged if "Traceback" in line or "on_close failed" in line], "\n".join(logged)
+
+
+def test_a_stream_ends_revoked_when_its_session_ends(server):
+    auth = signed_up(server, f"{uuid.uuid4().hex[:8]}@example.com")
+    stream = StreamClient(server.port, stream_ticket(server, auth))
+    try:
+        stream.next_block()
+        assert requests.post(server.url + "/api/v1/auth/logout", headers=auth, timeout=TIMEOUT).status_code == 204
+        started = time.monotonic()
+        assert stream.next_event(timeout=TIMEOUT) == ("revoked", {})
+        assert stream.wait_closed(timeout=TIMEOUT) and stream.ended  # the last chunk, then the close
+        assert time.monotonic() - started < TIMEOUT
+    finally:
+        stream.close()
+
+
+def test_a_used_ticket_is_the_envelope_not_a_stream(server):
+    auth = signed_up(server, f"{uuid.uuid4().hex[:8]}@example.com")
+    ticket = stream_ticket(server, auth)
+    first = StreamClient(server.port, ticket)
+    try:
+        again = StreamClient(server.port, ticket)
+        assert again.status == 401 and again.body["code"] == "token_invalid"
+        again.close()
+    finally:
+        first.close()

@@ -97,10 +97,14 @@ NEXT_CHANGE = (update(LISTS).where(LISTS.c.id == bindparam("list_id")).values(CH
 NEXT_INBOX_CHANGE = (update(LISTS).where(LISTS.c.owner_id == bindparam("user_id"), LISTS.c.inbox)
                      .values(CHANGE_VALUES).returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.task_count))
 TOO_MANY_TASKS = "This list has as many tasks as one list may keep; delete some first."
+# Session.info key: the lists this transaction changed, published to live streams once it commits
+# (taskapi/stream/fanout.py); no statement of its own.
+CHANGED_LISTS = "taskapi.changed-lists"
 
 
 def _taken(row, added):
     list_id, seq, count = row
+    db.session.info.setdefault(CHANGED_LISTS, set()).add(list_id)
     if added > 0 and count > current_app.config["MAX_TASKS_PER_LIST"]:
         db.session.rollback()
         raise LimitReachedError("too_many_tasks", TOO_MANY_TASKS)

@@ -39,8 +39,10 @@ import itertools
 import json
 import os
 import secrets
+import threading
 import uuid
 
+import jwt
 import psycopg2
 import requests
 import schemathesis
@@ -329,3 +331,44 @@ def revoke_a_token_of_the_callers(context, case, kwargs):
                          json={"name": "Made for the fuzzer", "scopes": ["tasks:read"], "expires_in_days": 1})
     if made.status_code == 201:
         case.path_parameters["token_id"] = made.json()["id"]
+
+
+STREAM = ("GET", "/api/v1/stream")
+
+
+def _a_real_ticket(value):
+    try:
+        return jwt.decode(value, options={"verify_signature": False}).get("aud") == "taskapi:stream"
+    except jwt.PyJWTError:
+        return False
+
+_stream_turn = itertools.count()
+_streamer = []  # an account of its own, signed in afresh for each stream the fuzzer opens
+
+
+@schemathesis.hook("before_call")
+def open_a_stream_that_ends(context, case, kwargs):
+    """Three GET /stream calls carry a live ticket, of a session signed out half a second later: the stream
+    answers 200, then `event: revoked`, and ends (an open stream would never end for the fuzzer). Each
+    takes a second or two, so the others keep the ticket drawn at random (401, 422). A real ticket the
+    fuzzer took from POST /stream/ticket itself (its bearer's, whose session lives on) is swapped alike."""
+    key = (case.operation.method.upper(), case.operation.path)
+    query = case.query if isinstance(case.query, dict) else None
+    if key != STREAM or query is None or not isinstance(query.get("ticket"), str):
+        return
+    turn = next(_stream_turn)
+    if (turn % 2 or turn > 4) and not _a_real_ticket(query["ticket"]):
+        return
+    if not _streamer:
+        _streamer.append(register()["user"]["email"])
+    signed_in = requests.post(BASE_URL + "/api/v1/auth/login", json={"email": _streamer[0], "password": PASSWORD},
+                              timeout=30)
+    if signed_in.status_code != 200:
+        return
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    ticket = requests.post(BASE_URL + "/api/v1/stream/ticket", headers=headers, timeout=30)
+    if ticket.status_code != 200:
+        return
+    query["ticket"] = ticket.json()["ticket"]
+    threading.Timer(0.5, requests.post, args=(BASE_URL + "/api/v1/auth/logout",),
+                    kwargs={"headers": headers, "timeout": 30}).start()

@@ -629,3 +629,167 @@ def slope_mib_per_minute(samples, after=0.0):
     if spread == 0:
         return None
     return sum((t - mean_t) * (m - mean_m) for t, m in points) / spread
+
+
+# -- live streams ------------------------------------------------------------------------------------------
+
+
+class StreamWatcher(threading.Thread):
+    """A tab watching one account with a live stream, on one instance, in a session of its own.
+
+    Its view of the account's tasks (id → version) is built only from the change-feed reads its stream
+    triggered: one when a stream opens, one on each `changed`. A stream that breaks (a worker killed, the
+    database away) is opened again with a new ticket; `revoked` signs in again. After the run the view must
+    be the server's: nothing was missed.
+    """
+
+    def __init__(self, server, client, stop):
+        super().__init__(daemon=True, name=f"soak-stream-{client.name}")
+        self.url = server.url
+        self.port = server.port
+        self.client = client
+        self.stop = stop
+        self.session = requests.Session()
+        self.account = None
+        self.token = None
+        self.view = {}
+        self.cursor = None
+        self.streams_opened = 0
+        self.breaks = 0
+        self.changed = 0
+        self.failure = None
+
+    def run(self):
+        from tests.helpers.sse import StreamClient
+
+        try:
+            while not self.client.accounts and not self.stop.is_set():
+                time.sleep(0.1)
+            if self.stop.is_set():
+                return
+            self.account = self.client.accounts[0]
+            while not self.stop.is_set():
+                stream = self._open(StreamClient)
+                if stream is None:
+                    time.sleep(0.5)
+                    continue
+                try:
+                    self._follow(stream)
+                finally:
+                    stream.close()
+        except Exception as exc:  # a bug in the watcher must fail the test, not vanish with the thread
+            self.failure = exc
+            raise
+
+    def _request(self, method, path, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            return self.session.request(method, self.url + path, headers=headers, timeout=TIMEOUT, **kwargs)
+        except requests.RequestException:
+            return None
+
+    def _sign_in(self):
+        """A session of the watcher's own (the account's password never changes in the soak)."""
+        signed_in = self._request("POST", AUTH + "/login", json={"email": self.account.email, "password": PASSWORD})
+        ok = signed_in is not None and signed_in.status_code == 200
+        self.token = signed_in.json()["access_token"] if ok else None
+        return ok
+
+    def _open(self, stream_client):
+        """A new stream (a new ticket; a new session when the last one ended), its feed read: None on failure."""
+        if self.token is None and not self._sign_in():
+            return None
+        ticket = self._request("POST", "/api/v1/stream/ticket")
+        if ticket is None or ticket.status_code != 200:
+            if ticket is not None and ticket.status_code == 401:
+                self.token = None
+            return None
+        try:
+            stream = stream_client(self.port, ticket.json()["ticket"])
+        except (OSError, EOFError):
+            return None
+        if stream.status != 200:
+            stream.close()
+            return None
+        self.streams_opened += 1
+        self._read_feed()
+        return stream
+
+    def _follow(self, stream):
+        while not self.stop.is_set():
+            try:
+                event, _ = stream.next_event(timeout=1)
+            except TimeoutError:
+                continue
+            except (EOFError, OSError):
+                self.breaks += 1
+                return
+            if event == "revoked":
+                self.token = None
+                return
+            self.changed += 1
+            self._read_feed()
+
+    def _read_feed(self):
+        """The account's feed since the last read, into the view; True when read to its end."""
+        for _ in range(50):
+            params = {"limit": 100, **({"since": self.cursor} if self.cursor else {})}
+            response = self._request("GET", f"{TASKS}/changes", params=params)
+            if response is not None and response.status_code == 401 and self._sign_in():  # the token expired
+                response = self._request("GET", f"{TASKS}/changes", params=params)
+            if response is None or response.status_code != 200:
+                return False  # the next `changed`, or the next stream's opening read, catches up
+            page = response.json()
+            for item in page["changes"]:
+                self.view[item["id"]] = item["version"]
+            for task_id in page["deleted"]:
+                self.view.pop(task_id, None)
+            self.cursor = page["cursor"]
+            if not page["has_more"]:
+                return True
+        return False
+
+    def server_view(self):
+        """The account's live tasks now (id → version), read in full by a fresh feed."""
+        cursor, view = None, {}
+        while True:
+            params = {"limit": 500, **({"since": cursor} if cursor else {})}
+            page = self._request("GET", f"{TASKS}/changes", params=params).json()
+            view.update({item["id"]: item["version"] for item in page["changes"]})
+            for task_id in page["deleted"]:
+                view.pop(task_id, None)
+            cursor = page["cursor"]
+            if not page["has_more"]:
+                return view
+
+
+def start_stream_watchers(server, workload):
+    """One watcher per client of the workload (its first account), all on `server`: (watchers, their stop)."""
+    stop = threading.Event()
+    watchers = [StreamWatcher(server, client, stop) for client in workload.clients]
+    for watcher in watchers:
+        watcher.start()
+    return watchers, stop
+
+
+def finish_stream_watchers(watchers, stop, settle=3.0):
+    """Let the last `changed` events arrive, stop the watchers; (problems, one summary line)."""
+    time.sleep(settle)
+    stop.set()
+    for watcher in watchers:
+        watcher.join(timeout=TIMEOUT + 5)
+    problems = [(watcher.name, repr(watcher.failure)) for watcher in watchers if watcher.failure is not None]
+    for watcher in watchers:
+        if watcher.account is None:
+            problems.append((watcher.name, "never had an account to watch"))
+            continue
+        if watcher.token is None:
+            watcher._sign_in()  # to read the server's view
+        server = watcher.server_view()
+        if watcher.view != server:
+            missing = {i: v for i, v in server.items() if watcher.view.get(i) != v}
+            problems.append((watcher.account.email, f"stream view differs from the server's: {missing}"))
+    summary = (f"soak streams: {len(watchers)} watchers, {sum(w.streams_opened for w in watchers)} streams opened, "
+               f"{sum(w.breaks for w in watchers)} broke and were opened again, "
+               f"{sum(w.changed for w in watchers)} changed events")
+    return problems, summary

@@ -157,18 +157,24 @@ def site(tmp_path):
         each.close()
 
 
-@pytest.fixture
-def browser(tmp_path):
+def chromium(profile):
+    """A headless Chromium session with its own profile directory (skips the test when it is not installed)."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing; install Debian's packages: {INSTALL_HINT}")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM  # with the driver's path given too, Selenium Manager never runs
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT_SECONDS)
     driver.set_script_timeout(WAIT_SECONDS)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)

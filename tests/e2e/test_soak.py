@@ -18,7 +18,16 @@ import pytest
 
 from tests.e2e.conftest import PG_ADMIN_URL
 from tests.e2e.helpers import query
-from tests.e2e.soak import RssSampler, Workload, recovery_seconds, rss_kib, slope_mib_per_minute, verify
+from tests.e2e.soak import (
+    RssSampler,
+    Workload,
+    finish_stream_watchers,
+    recovery_seconds,
+    rss_kib,
+    slope_mib_per_minute,
+    start_stream_watchers,
+    verify,
+)
 from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer, reset_token
 
 pytestmark = pytest.mark.soak
@@ -83,6 +92,7 @@ def test_soak(start_server, database, capsys):
             time.sleep(max(0.0, started + second - time.monotonic()))
 
         workload.start()
+        watchers, watchers_stop = start_stream_watchers(servers[0], workload)  # streams through the worker kill
         at(max(15, SECONDS * 0.1))  # warm-up
         rss_before = _worker_rss(servers)
 
@@ -102,6 +112,7 @@ def test_soak(start_server, database, capsys):
         at(SECONDS)
         ended = time.monotonic()
         workload.stop()
+        stream_problems, stream_summary = finish_stream_watchers(watchers, watchers_stop)
         sampler.stop()
         rss_after = _worker_rss(servers)
         workers_at_end = [len(server.worker_pids()) for server in servers]
@@ -151,7 +162,8 @@ def test_soak(start_server, database, capsys):
             with open(os.environ["TASKAPI_SOAK_RSS_FILE"], "w") as out:
                 json.dump({"seconds": SECONDS, "warmup": warmup, "killed": killed, "survivors": survivors,
                            "series": {str(pid): samples for pid, samples in sampler.series.items()}}, out)
-        for problem in (stats.unexpected + problems + feed_problems)[:30]:
+        print(stream_summary)
+        for problem in (stats.unexpected + problems + feed_problems + stream_problems)[:30]:
             print(f"soak problem: {problem}")
 
     assert acknowledged > 0 and requested > 0
@@ -160,6 +172,7 @@ def test_soak(start_server, database, capsys):
     assert stats.unexpected == [], "answers no client should see (above)"
     assert problems == [], "the database differs from what was acknowledged (above)"
     assert feed_problems == [], "the change feed differs from what was acknowledged (above)"
+    assert stream_problems == [], "a live stream's view, built from the feed reads it triggered, missed something"
     assert recovery is not None and recovery <= RECOVERY_LIMIT, f"errors went on after the last fault: {recovery}"
     assert workers_at_end == [2, 2], "gunicorn replaces the killed worker"
     assert len(survivors) == len(rss_before) - 1, (rss_before, rss_after)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, event, text
 
-from taskapi import create_app
+from taskapi import create_app, stream
 from taskapi.extensions import db
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... under pytest-xdist
@@ -74,7 +74,8 @@ def build_app(environ, **overrides):
 
 
 def dispose(app):
-    """Give back the app's database connections."""
+    """Stop the app's live-update hub; give back the app's database connections."""
+    stream.stop(app)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
