@@ -37,6 +37,7 @@ from taskapi.lists import invitations
 from taskapi.mail import outbox
 from taskapi.models import UTCDateTime, rowcount, utcnow
 from taskapi.tasks import idempotency, trash
+from taskapi.webhooks import delivery
 
 log = logging.getLogger(__name__)
 GAUGE = "taskapi-maintenance-last-success"
@@ -52,6 +53,7 @@ JOBS = {
     "idempotency-keys": (idempotency.prune, "{} Idempotency-Key answer(s) older than 24 hours dropped"),
     "mail-outbox": (outbox.prune, "{} message(s) sent or given up over a week ago dropped"),
     "invitations": (invitations.prune, "{} invitation(s) ended or expired over 30 days ago dropped"),
+    "webhook-events": (delivery.prune, "{} webhook event(s) done over a week ago, with no attempt kept, dropped"),
 }
 
 

@@ -1,0 +1,10 @@
+"""Webhooks: a list's activity sent to its endpoints as signed HTTP POSTs, from a durable outbox."""
+
+
+def init_app(app, api):
+    from taskapi import background
+    from taskapi.webhooks import delivery
+    from taskapi.webhooks.routes import blp
+
+    api.register_blueprint(blp)
+    background.register(app, delivery.deliver_due)
