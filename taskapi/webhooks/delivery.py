@@ -209,11 +209,12 @@ def post(attempt):
         if cut.is_set():
             return outcome(error="timed out")
         connection = _Connection(sock, target.host, target.port, attempt.timeout)
+        data = attempt.body.encode()
         connection.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
         for name, value in {"Host": target.host_header, "Content-Type": "application/json",
-                            "User-Agent": USER_AGENT, **attempt.headers}.items():
+                            "Content-Length": str(len(data)), "User-Agent": USER_AGENT, **attempt.headers}.items():
             connection.putheader(name, value)
-        connection.endheaders(attempt.body.encode())
+        connection.endheaders(data)
         response = connection.getresponse()
         response.read(RESPONSE_READ_MAX)  # what it says matters not; more than this is left unread
         if 300 <= response.status < 400:
