@@ -22,6 +22,10 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   naming a list in its path gets a list made for it, with a second member for the member routes and
   a pending invitation for the withdraw route; every other accept or decline gets an invitation for
   the caller made by another account.
+- Known webhooks: a generated URL never reaches anything (422), and random ids never name a webhook of the
+  caller's nor one of its logged attempts. Every other registration gets FUZZ_WEBHOOK_URL (a receiver of the
+  test's on 127.0.0.1; the server runs with WEBHOOK_ALLOW_HTTP), and every other call naming a webhook in its
+  path gets a list made for it with a webhook there (and, for a redelivery, an attempt already logged).
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
   PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
   integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
@@ -39,6 +43,7 @@ import itertools
 import json
 import os
 import secrets
+import time
 import uuid
 
 import psycopg2
@@ -49,6 +54,7 @@ BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
 PASSWORD = os.environ.get("FUZZ_PASSWORD", "")
 LOGIN = json.loads(os.environ.get("FUZZ_LOGIN", "{}"))  # an account never used as a bearer
 DATABASE_URL = os.environ.get("FUZZ_DATABASE_URL", "")
+WEBHOOK_URL = os.environ.get("FUZZ_WEBHOOK_URL", "")
 REFRESH_PATH = "/api/v1/auth/refresh"
 _first_pair = json.loads(os.environ.get("FUZZ_TOKEN_PAIR", "null"))
 _turn = itertools.count()
@@ -329,3 +335,52 @@ def revoke_a_token_of_the_callers(context, case, kwargs):
                          json={"name": "Made for the fuzzer", "scopes": ["tasks:read"], "expires_in_days": 1})
     if made.status_code == 201:
         case.path_parameters["token_id"] = made.json()["id"]
+
+
+WEBHOOKS = LIST + "/webhooks"
+WEBHOOK = WEBHOOKS + "/{webhook_id}"
+REDELIVER = WEBHOOK + "/deliveries/{delivery_id}/redeliver"
+_webhook_turn = itertools.count()
+
+
+def _webhook_in(list_id, headers):
+    made = requests.post(f"{BASE_URL}{LISTS}/{list_id}/webhooks", json={"url": WEBHOOK_URL, "events": ["task.*"]},
+                         headers=headers, timeout=30)
+    return made.json()["id"] if made.status_code == 201 else None
+
+
+def _logged_attempt(list_id, webhook_id, headers):
+    """A test send to the webhook, once the background thread has logged its attempt: the attempt's id."""
+    base = f"{BASE_URL}{LISTS}/{list_id}/webhooks/{webhook_id}"
+    if requests.post(base + "/test", headers=headers, timeout=30).status_code != 202:
+        return None
+    for _ in range(100):  # the worker that took the request sends at once; any other within BACKGROUND_INTERVAL
+        logged = _get(f"{LISTS}/{list_id}/webhooks/{webhook_id}/deliveries", headers)
+        if logged and logged["items"]:
+            return logged["items"][0]["id"]
+        time.sleep(0.1)
+    return None
+
+
+@schemathesis.hook("before_call")
+def use_a_webhook_of_the_callers(context, case, kwargs):
+    """Every other registration gets the receiver's URL; every other call naming a webhook gets one of the caller's."""
+    path = case.operation.path
+    if not path.startswith(WEBHOOKS) or not WEBHOOK_URL or next(_webhook_turn) % 2:
+        return
+    headers = _caller(case)
+    if path == WEBHOOKS:
+        if case.operation.method.upper() == "POST" and isinstance(case.body, dict) and "url" in case.body:
+            case.body["url"] = WEBHOOK_URL
+        return
+    parameters = case.path_parameters or {}
+    if not _an_id(parameters.get("webhook_id")) or (list_id := _fresh_list(headers)) is None:
+        return
+    webhook_id = _webhook_in(list_id, headers)
+    if webhook_id is None:
+        return
+    parameters.update(list_id=list_id, webhook_id=webhook_id)
+    if path == REDELIVER and _an_id(parameters.get("delivery_id")):
+        attempt = _logged_attempt(list_id, webhook_id, headers)
+        if attempt is not None:
+            parameters["delivery_id"] = attempt
