@@ -18,9 +18,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
         mode, status, delay = receiver.mode, receiver.status, receiver.delay
+        answered = {"redirect": 302, "huge": 200}.get(mode, status)
         with receiver.lock:
-            receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "body": body, "path": self.path, "at": time.monotonic(), "mode": mode})
+            receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                                      "path": self.path, "at": time.monotonic(), "mode": mode, "status": answered})
         if delay:
             time.sleep(delay)
         if mode == "redirect":
