@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import exists, func, insert, literal, or_, select, update
 
 from taskapi import background
 from taskapi import outbox as shared
@@ -55,6 +55,11 @@ USER_AGENT = "taskapi-webhooks"
 WAKE = "taskapi-webhooks-wake"
 
 
+# Built once: the statement every write of a list runs (ix_webhooks_list).
+SUBSCRIBED = (select(Webhook.id, Webhook.list_id, Webhook.events)
+              .where(Webhook.list_id.in_(bindparam("list_ids", expanding=True)), Webhook.enabled))
+
+
 def body(action, at, list_id, activity=None, task=None):
     """The JSON sent for one event, as stored: compact, keys sorted, the same bytes on every attempt."""
     payload = {"type": action, "timestamp": at.isoformat(),
@@ -78,9 +83,7 @@ def enqueue(items):
     items = list(items)
     if not items:
         return 0
-    list_ids = sorted({item[0] for item in items})
-    found = db.session.execute(select(Webhook.id, Webhook.list_id, Webhook.events)
-                               .where(Webhook.list_id.in_(list_ids), Webhook.enabled)).all()
+    found = db.session.execute(SUBSCRIBED, {"list_ids": sorted({item[0] for item in items})}).all()
     if not found:
         return 0
     now = utcnow()

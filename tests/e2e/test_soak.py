@@ -190,5 +190,6 @@ def test_soak(start_server, database, capsys):
     assert sum(tokens.values()) == queued and max(tokens.values()) == 1, "a message lost or sent twice"
     assert received == issued, "every reset token issued was mailed, and only those"
     assert webhooks_sent, "events still waited in the webhooks' outbox"
-    assert webhook_figures["events"] > 0 and webhook_figures["retried"] > 0, "the receiver's outage was met"
+    assert webhook_figures.get("events", 0) > 0, "task changes of the webhooks' lists were sent"
+    assert webhook_figures.get("retried", 0) > 0, "the receiver's outage was met"
     assert webhook_problems == [], "a change without exactly one delivery, or one sent after success (above)"
