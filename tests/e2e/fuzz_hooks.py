@@ -23,9 +23,10 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   a pending invitation for the withdraw route; every other accept or decline gets an invitation for
   the caller made by another account.
 - Known webhooks: a generated URL never reaches anything (422), and random ids never name a webhook of the
-  caller's nor one of its logged attempts. Every other registration gets FUZZ_WEBHOOK_URL (a receiver of the
-  test's on 127.0.0.1; the server runs with WEBHOOK_ALLOW_HTTP), and every other call naming a webhook in its
-  path gets a list made for it with a webhook there (and, for a redelivery, an attempt already logged).
+  caller's nor one of its logged attempts. Every other call of a webhook route (counted apart from the other
+  list routes) gets a list made for it, a webhook there where its path names one (for a redelivery, with an
+  attempt already logged), and FUZZ_WEBHOOK_URL (a receiver of the test's on 127.0.0.1; the server runs with
+  WEBHOOK_ALLOW_HTTP) as any `url` of its body.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
   PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
   integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
@@ -297,7 +298,8 @@ def _reset_token():
 def before_call(context, case, kwargs):
     key = (case.operation.method.upper(), case.operation.path)
     _with_known_list_ids(case)
-    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and next(_list_turn) % 2:
+    webhooks = case.operation.path.startswith(LIST + "/webhooks")  # use_a_webhook_of_the_callers' (below)
+    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and not webhooks and next(_list_turn) % 2:
         _with_known_list(case, case.operation.path)
         return
     if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
@@ -364,22 +366,21 @@ def _logged_attempt(list_id, webhook_id, headers):
 
 @schemathesis.hook("before_call")
 def use_a_webhook_of_the_callers(context, case, kwargs):
-    """Every other registration gets the receiver's URL; every other call naming a webhook gets one of the caller's."""
+    """Every other call of a webhook route gets a list made for it, a webhook there where the path names one (an
+    attempt logged where it names one), and the receiver's URL where its body has a url."""
     path = case.operation.path
     if not path.startswith(WEBHOOKS) or not WEBHOOK_URL or next(_webhook_turn) % 2:
         return
     headers = _caller(case)
-    if path == WEBHOOKS:
-        if case.operation.method.upper() == "POST" and isinstance(case.body, dict) and "url" in case.body:
-            case.body["url"] = WEBHOOK_URL
-        return
     parameters = case.path_parameters or {}
-    if not _an_id(parameters.get("webhook_id")) or (list_id := _fresh_list(headers)) is None:
+    if isinstance(case.body, dict) and "url" in case.body:
+        case.body["url"] = WEBHOOK_URL
+    if not _an_id(parameters.get("list_id")) or (list_id := _fresh_list(headers)) is None:
         return
-    webhook_id = _webhook_in(list_id, headers)
-    if webhook_id is None:
+    parameters["list_id"] = list_id
+    if not _an_id(parameters.get("webhook_id")) or (webhook_id := _webhook_in(list_id, headers)) is None:
         return
-    parameters.update(list_id=list_id, webhook_id=webhook_id)
+    parameters["webhook_id"] = webhook_id
     if path == REDELIVER and _an_id(parameters.get("delivery_id")):
         attempt = _logged_attempt(list_id, webhook_id, headers)
         if attempt is not None:
