@@ -109,6 +109,32 @@ def enqueue(items):
     return store(found, items) if found else 0
 
 
+def on_activity(sender, entries, **kwargs):
+    """taskapi.activity's activity_recorded: an event per entry for each webhook of its list subscribing to its
+    action, with the entry and the task (after the change) as their routes answer them. Bodies are made only
+    for lists that have webhooks."""
+    found = subscribed(activity.list_id for activity, _ in entries) if entries else []
+    if not found:
+        return
+    from taskapi.activity.schemas import ActivitySchema
+    from taskapi.tasks.schemas import TaskSchema
+
+    with_webhooks = {webhook_list for _, webhook_list, _ in found}
+    entries = [(activity, task) for activity, task in entries if activity.list_id in with_webhooks]
+    actor_ids = {activity.actor_id for activity, _ in entries if activity.actor_id is not None}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))) if actor_ids else {}
+    activity_schema, task_schema = ActivitySchema(), TaskSchema()
+    items = []
+    for activity, task in entries:
+        actor = {"id": activity.actor_id, "name": names.get(activity.actor_id)} if activity.actor_id else None
+        answered = activity_schema.dump({"id": activity.id, "at": activity.at, "actor": actor,
+                                         "action": activity.action, "task_id": activity.task_id,
+                                         "changes": activity.changes or {}})
+        items.append((activity.list_id, activity.action, activity.at, answered,
+                      task_schema.dump(task) if task is not None else None))
+    store(found, items)
+
+
 def enqueue_test(webhook):
     """One `webhook.test` event for the webhook, whatever its events and even disabled (to try an endpoint)."""
     now = utcnow()
