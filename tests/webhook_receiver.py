@@ -2,6 +2,7 @@
 sent and answers as told: 2xx, a failure, a hang past the timeout, a slow answer, a redirect, a huge body, an outage."""
 
 import http.server
+import ssl
 import threading
 import time
 
@@ -59,15 +60,16 @@ class _Server(http.server.ThreadingHTTPServer):
 class Receiver:
     """start(), stop() (and start again on the same port: an outage), `received`; `answer(...)` sets the behaviour."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=None):
         self.port = port or free_port()
+        self.tls = tls  # (certificate file, key file): https
         self.received = []
         self.lock = threading.Lock()
         self.mode, self.status, self.delay = "ok", 204, 0.0
         self._server = None
 
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path="/hook", host="127.0.0.1"):
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{path}"
 
     def answer(self, status=204, delay=0.0, mode="ok"):
         self.mode, self.status, self.delay = mode, status, delay
@@ -76,6 +78,10 @@ class Receiver:
     def start(self):
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.receiver = self
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -25,13 +25,13 @@ class RefusedURLError(ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    """A URL taken apart: what delivery connects to (`address`, checked) and what it says (`host`, `path`)."""
+    """A URL taken apart: what delivery connects to (`addresses`, each checked) and what it says (`host`, `path`)."""
 
     scheme: str
     host: str
     port: int
     path: str
-    address: str = ""
+    addresses: tuple[str, ...] = ()
 
     @property
     def host_header(self):
@@ -81,14 +81,14 @@ def parse(url, allow_http):
 
 
 def resolve(url, allow_http):
-    """The URL's target with the address to connect to: every address its host resolves to must be public (unless
+    """The URL's target with the addresses to connect to: every address its host resolves to must be public (unless
     allowed, in development); RefusedURLError otherwise, saying why."""
     target = parse(url, allow_http)
     try:
         found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise RefusedURLError(f"The host {target.host} could not be resolved.") from None
-    addresses = [str(info[4][0]) for info in found]
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
     if not addresses:
         raise RefusedURLError(f"The host {target.host} could not be resolved.")
     if not allow_http:
@@ -97,4 +97,4 @@ def resolve(url, allow_http):
             if why is not None:
                 raise RefusedURLError(f"The host {target.host} resolves to a {why} address ({address}); "
                                  "a webhook must reach a public address.")
-    return Target(target.scheme, target.host, target.port, target.path, addresses[0])
+    return Target(target.scheme, target.host, target.port, target.path, tuple(addresses))

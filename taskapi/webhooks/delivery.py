@@ -215,6 +215,22 @@ class _Connection(http.client.HTTPConnection):
         raise http.client.NotConnected("no reconnection")
 
 
+def _connect(target, deadline):
+    """A socket connected to the first of the target's checked addresses that answers, by the deadline."""
+    error = None
+    for address in target.addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            sock.connect((address, target.port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
 def post(attempt):
     """Send one attempt; its outcome. Never raises: whatever goes wrong is the outcome's error."""
     started = time.monotonic()
@@ -238,8 +254,7 @@ def post(attempt):
         target = addresses.resolve(attempt.url, attempt.allow_http)
         timer = threading.Timer(max(deadline - time.monotonic(), 0), stop)
         timer.start()
-        raw = socket.create_connection((target.address, target.port), timeout=max(deadline - time.monotonic(), 0.01))
-        sock = raw
+        raw = sock = _connect(target, deadline)
         if target.scheme == "https":
             sock = ssl.create_default_context().wrap_socket(raw, server_hostname=target.host)
         if cut.is_set():

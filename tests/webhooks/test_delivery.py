@@ -4,6 +4,8 @@ growing delays under the same webhook-id, bounded in time and size, disabled aft
 import base64
 import hashlib
 import hmac
+import shutil
+import subprocess
 import time
 from datetime import timedelta
 
@@ -31,6 +33,7 @@ from tests.helpers.webhooks import (
     webhooks_url,
 )
 from tests.smtp import mail_settings, text_of
+from tests.webhook_receiver import Receiver
 
 TASK = {"id": 7, "list_id": 0, "title": "Write report"}
 
@@ -429,3 +432,38 @@ def test_a_personal_token_for_another_list_cannot_reach_the_webhooks(app, client
         "name": "t", "scopes": ["webhooks:manage"], "expires_in_days": 1, "list_id": other["id"]}).get_json()
     assert client.get(webhooks_url(home["id"]), headers=bearer(made["token"])).status_code == 404
     assert client.get(webhooks_url(other["id"]), headers=bearer(made["token"])).status_code == 200
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for localhost (openssl's command line): (certificate file, key file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-days", "1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_receiver(certificate):
+    server = Receiver(tls=certificate).start()
+    yield server
+    server.stop()
+
+
+def test_tls_is_verified_against_the_urls_host(app, client, ada, home, tls_receiver, certificate, monkeypatch):
+    """Connected to the checked address, TLS verifies the certificate for the URL's host name: a certificate no
+    authority vouches for fails; trusted (SSL_CERT_FILE, as OpenSSL reads it), the same delivery succeeds."""
+    made = create_webhook(client, ada.auth, home["id"], tls_receiver.url(host="localhost"))
+    put_event(app, home["id"])
+    deliver(app)
+    assert tls_receiver.requests() == []
+    (logged,) = deliveries(client, ada.auth, home["id"], made["id"])
+    assert logged["status_code"] is None and "CERTIFICATE_VERIFY_FAILED" in logged["error"]
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    deliver(app)
+    (request,) = tls_receiver.requests()
+    assert request["headers"]["host"] == f"localhost:{tls_receiver.port}"
+    verified(made["secret"], request)
