@@ -1,7 +1,7 @@
 """Where a webhook may point (SSRF protection): https only, and never at an address inside a network.
 
 A URL is checked when registered and again at every delivery, against the addresses its host
-resolves to then; delivery connects to the very address it checked (taskapi.webhooks.delivery),
+resolves to then; delivery connects to the very addresses it checked (taskapi.webhooks.delivery),
 so a host whose DNS answer changes between the check and the connection (DNS rebinding) still
 reaches only an address that passed. With WEBHOOK_ALLOW_HTTP (development) http:// and private
 addresses are allowed too.
