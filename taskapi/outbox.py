@@ -19,12 +19,14 @@ from taskapi.extensions import db
 from taskapi.models import rowcount, utcnow
 
 
-def claim(model, pending, batch, lease, include_not_yet_due=False, where=()):
+def claim(model, pending, batch, lease, include_not_yet_due=False, where=(), detach=False):
     """Lease up to `batch` rows of `model` whose status is `pending` to this process, oldest first; commits.
 
     A row is claimable when its lease is unset or lapsed and (unless `include_not_yet_due`) its
     next_attempt_at has come; `where` narrows further. Each claimed row's `attempts` grows by one.
-    Returns the rows as they are after the claim.
+    Returns the rows as they are after the claim: attached to the session (each read again when next
+    used, the commit having expired it), or with `detach`, detached and holding the claim's values
+    (`claimed_until` is then the lease as this process set it, whatever happens to the row since).
     """
     now = utcnow()
     due = select(model.id).where(
@@ -42,6 +44,9 @@ def claim(model, pending, batch, lease, include_not_yet_due=False, where=()):
         .returning(model)
     )
     rows = db.session.scalars(leased, execution_options={"synchronize_session": False}).all()
+    if detach:
+        for row in rows:
+            db.session.expunge(row)
     db.session.commit()
     return rows
 

@@ -306,7 +306,8 @@ def _attempts(events, now):
 
 def deliver_due(include_not_yet_due=False):
     """Send the events that are due (a background job); returns how many were attempted."""
-    events = shared.claim(WebhookEvent, EventState.pending, BATCH, _lease(), include_not_yet_due)
+    # Detached: each keeps the lease this process set, against which its outcome is recorded (see record()).
+    events = shared.claim(WebhookEvent, EventState.pending, BATCH, _lease(), include_not_yet_due, detach=True)
     if not events:
         return 0
     attempts = _attempts(events, utcnow())

@@ -24,9 +24,9 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   the caller made by another account.
 - Known webhooks: a generated URL never reaches anything (422), and random ids never name a webhook of the
   caller's nor one of its logged attempts. Every other call of a webhook route (counted apart from the other
-  list routes) gets a list made for it, a webhook there where its path names one (for a redelivery, with an
-  attempt already logged), and FUZZ_WEBHOOK_URL (a receiver of the test's on 127.0.0.1; the server runs with
-  WEBHOOK_ALLOW_HTTP) as any `url` of its body.
+  list routes) gets a list of the caller's (one kept per caller while it has room), a webhook made for it
+  where its path names one (for a redelivery, with an attempt already logged), and FUZZ_WEBHOOK_URL (a
+  receiver of the test's on 127.0.0.1; the server runs with WEBHOOK_ALLOW_HTTP) as any `url` of its body.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
   PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
   integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
@@ -345,10 +345,24 @@ REDELIVER = WEBHOOK + "/deliveries/{delivery_id}/redeliver"
 _webhook_turn = itertools.count()
 
 
-def _webhook_in(list_id, headers):
-    made = requests.post(f"{BASE_URL}{LISTS}/{list_id}/webhooks", json={"url": WEBHOOK_URL, "events": ["task.*"]},
-                         headers=headers, timeout=30)
-    return made.json()["id"] if made.status_code == 201 else None
+_webhook_lists = {}  # Authorization → a list of the caller's that holds webhooks made for the fuzzer
+
+
+def _webhook_list_and_id(headers):
+    """A new webhook of the caller's, in a list kept for them (a new list once it holds MAX_WEBHOOKS_PER_LIST: the
+    caller's lists are few, MAX_LISTS_PER_USER): (list id, webhook id), or None."""
+    key = headers["Authorization"]
+    for _ in range(2):
+        list_id = _webhook_lists.get(key) or _fresh_list(headers)
+        if list_id is None:
+            return None
+        _webhook_lists[key] = list_id
+        made = requests.post(f"{BASE_URL}{LISTS}/{list_id}/webhooks", headers=headers, timeout=30,
+                             json={"url": WEBHOOK_URL, "events": ["task.*"]})
+        if made.status_code == 201:
+            return list_id, made.json()["id"]
+        _webhook_lists.pop(key)  # full, or gone (the fuzzer deleted it): another
+    return None
 
 
 def _logged_attempt(list_id, webhook_id, headers):
@@ -366,8 +380,8 @@ def _logged_attempt(list_id, webhook_id, headers):
 
 @schemathesis.hook("before_call")
 def use_a_webhook_of_the_callers(context, case, kwargs):
-    """Every other call of a webhook route gets a list made for it, a webhook there where the path names one (an
-    attempt logged where it names one), and the receiver's URL where its body has a url."""
+    """Every other call of a webhook route gets a list of the caller's, a webhook made for it where the path names
+    one (an attempt logged where it names one), and the receiver's URL where its body has a url."""
     path = case.operation.path
     if not path.startswith(WEBHOOKS) or not WEBHOOK_URL or next(_webhook_turn) % 2:
         return
@@ -375,12 +389,16 @@ def use_a_webhook_of_the_callers(context, case, kwargs):
     parameters = case.path_parameters or {}
     if isinstance(case.body, dict) and "url" in case.body:
         case.body["url"] = WEBHOOK_URL
-    if not _an_id(parameters.get("list_id")) or (list_id := _fresh_list(headers)) is None:
+    if not _an_id(parameters.get("list_id")):
         return
-    parameters["list_id"] = list_id
-    if not _an_id(parameters.get("webhook_id")) or (webhook_id := _webhook_in(list_id, headers)) is None:
+    if not _an_id(parameters.get("webhook_id")):  # the collection: a list of the caller's
+        if (list_id := _webhook_lists.get(headers["Authorization"]) or _fresh_list(headers)) is not None:
+            parameters["list_id"] = _webhook_lists.setdefault(headers["Authorization"], list_id)
         return
-    parameters["webhook_id"] = webhook_id
+    if (made := _webhook_list_and_id(headers)) is None:
+        return
+    list_id, webhook_id = made
+    parameters.update(list_id=list_id, webhook_id=webhook_id)
     if path == REDELIVER and _an_id(parameters.get("delivery_id")):
         attempt = _logged_attempt(list_id, webhook_id, headers)
         if attempt is not None:

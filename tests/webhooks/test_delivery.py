@@ -467,3 +467,39 @@ def test_tls_is_verified_against_the_urls_host(app, client, ada, home, tls_recei
     (request,) = tls_receiver.requests()
     assert request["headers"]["host"] == f"localhost:{tls_receiver.port}"
     verified(made["secret"], request)
+
+
+def test_a_redelivery_asked_while_an_attempt_is_under_way_is_sent_again(app, client, ada, hook, home, receiver):
+    """The attempt under way succeeds, but its outcome is not recorded over the redelivery asked meanwhile."""
+    put_event(app, home["id"])
+    deliver(app)
+    (logged,) = deliveries(client, ada.auth, home["id"], hook["id"])
+    set_events(app, status=EventState.pending)  # as if the first attempt were still under way:
+    with app.app_context():
+        from taskapi import outbox
+
+        (under_way,) = outbox.claim(delivery.WebhookEvent, EventState.pending, 1, delivery._lease(), True,
+                                    detach=True)
+    client.post(webhooks_url(home["id"], f"/{hook['id']}/deliveries/{logged['id']}/redeliver"), headers=ada.auth)
+    with app.app_context():
+        delivery.record(under_way, delivery.Outcome(204, None, 5))
+        db.session.commit()
+    (event,) = events_of(app)
+    assert event.status == EventState.pending
+    assert deliver(app) == 1
+    assert len(receiver.requests()) == 2
+    (event,) = events_of(app)
+    assert event.status == EventState.delivered
+
+
+def test_an_outcome_for_a_list_deleted_meanwhile_records_nothing(app, client, ada, hook, home, receiver):
+    put_event(app, home["id"])
+    with app.app_context():
+        from taskapi import outbox
+
+        (under_way,) = outbox.claim(delivery.WebhookEvent, EventState.pending, 1, delivery._lease(), detach=True)
+    assert client.delete(f"/api/v1/lists/{home['id']}", headers=ada.auth).status_code == 204
+    with app.app_context():
+        delivery.record(under_way, delivery.Outcome(500, "answered 500", 5))
+        db.session.commit()
+        assert db.session.execute(select(WebhookDelivery)).first() is None
