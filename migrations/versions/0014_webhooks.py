@@ -6,6 +6,8 @@ Create Date: 2026-12-07
 
 Each table goes with its list (ON DELETE CASCADE through webhooks): a deleted list's events are
 never sent. Secrets are not stored, only the nonces they are derived from under SECRET_KEY.
+lists.webhook_count (0 for every list: none had webhooks) tells a write, from the RETURNING of its
+list's lock, whether to look for webhooks at all.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -22,6 +24,8 @@ EVENT_STATE = sa.Enum('pending', 'delivered', 'failed', name='webhook_event_stat
 
 
 def upgrade():
+    with op.batch_alter_table('lists', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('webhook_count', sa.Integer(), server_default='0', nullable=False))
     op.create_table('webhooks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
@@ -88,3 +92,5 @@ def downgrade():
     op.drop_index('ix_webhooks_list', table_name='webhooks')
     op.drop_table('webhooks')
     op.execute("DELETE FROM maintenance_jobs WHERE name = 'webhook-events'")
+    with op.batch_alter_table('lists', schema=None) as batch_op:
+        batch_op.drop_column('webhook_count')

@@ -1,11 +1,11 @@
 """Writes of a list's webhooks (list.update): each judged under the list's lock, URLs checked before it."""
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from taskapi.exceptions import ConflictError, InvalidFieldError, NotFoundError
 from taskapi.extensions import db
-from taskapi.lists.access import Permission, list_and_role, lock, require, role_in
+from taskapi.lists.access import LISTS, Permission, learn_webhook_count, list_and_role, lock, require, role_in
 from taskapi.models import utcnow
 from taskapi.tasks.models import MAX_ID
 from taskapi.webhooks import addresses, delivery, signing
@@ -53,6 +53,14 @@ def _writing(user, list_id, webhook_id=None):
         raise
 
 
+def _count(list_id, added):
+    """Keep the list's webhook_count (under its lock): what tells its writes whether to look for webhooks."""
+    count = db.session.execute(update(LISTS).where(LISTS.c.id == list_id)
+                               .values(webhook_count=LISTS.c.webhook_count + added)
+                               .returning(LISTS.c.webhook_count)).scalar_one()
+    learn_webhook_count(list_id, count)
+
+
 def create(user, list_id, url, events, description=None):
     """Register a webhook: (it, its secret, shown only now). 409 past MAX_WEBHOOKS_PER_LIST (counted under the lock)."""
     list_and_role(user, list_id, Permission.update)
@@ -66,6 +74,7 @@ def create(user, list_id, url, events, description=None):
     webhook = Webhook(list_id=list_id, url=url, events=list(dict.fromkeys(events)), description=description,
                       enabled=True, secret_nonce=nonce, created_at=utcnow(), failure_count=0)
     db.session.add(webhook)
+    _count(list_id, 1)
     db.session.commit()
     webhook.secret = signing.secret(nonce)
     return webhook
@@ -97,6 +106,7 @@ def delete(user, list_id, webhook_id):
     """Delete a webhook, its waiting events and its log: nothing more is sent to it."""
     webhook = _writing(user, list_id, webhook_id)
     db.session.delete(webhook)
+    _count(list_id, -1)
     db.session.commit()
 
 

@@ -7,13 +7,15 @@ import hmac
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from taskapi.extensions import db
+from taskapi.lists.access import lock, next_change, webhook_count
 from taskapi.models import utcnow
 from taskapi.webhooks import delivery
 from taskapi.webhooks.models import EventState, Webhook, WebhookDelivery
@@ -115,21 +117,56 @@ def test_events_reach_only_the_webhooks_that_subscribe(app, client, ada, home, r
     assert tasks["id"] != members["id"]
 
 
-def test_a_list_without_webhooks_stores_nothing_with_one_statement(app, ada, home):
-    statements = []
+@contextmanager
+def statements_of(app):
+    """The SQL statements sent while the block runs (inside an app context)."""
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        sent.append(statement)
+
     with app.app_context():
-        from sqlalchemy import event
-
-        def count(*args, **kwargs):
-            statements.append(args[2])
-
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)] * 3) == 0
-            db.session.commit()
+            yield sent
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
-    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "INSERT"))]) == 1
+
+
+def test_a_write_to_a_list_without_webhooks_runs_no_statement_for_them(app, client, ada, home, receiver):
+    with statements_of(app) as sent:
+        next_change(home["id"])
+        before = len(sent)
+        assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)] * 3) == 0
+        assert len(sent) == before  # the lock's RETURNING said: no webhook
+        db.session.rollback()
+    hook = create_webhook(client, ada.auth, home["id"], receiver.url())
+    with statements_of(app) as sent:
+        lock(home["id"])
+        assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)]) == 1
+        db.session.rollback()
+    client.delete(webhooks_url(home["id"], f"/{hook['id']}"), headers=ada.auth)
+    with statements_of(app) as sent:
+        next_change(home["id"])
+        before = len(sent)
+        assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)]) == 0
+        assert len(sent) == before
+        db.session.rollback()
+
+
+def test_a_list_not_locked_in_the_transaction_is_looked_up_once(app, ada, home):
+    with statements_of(app) as sent:
+        assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)] * 3) == 0
+        db.session.rollback()
+    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_the_counts_learnt_are_forgotten_when_the_transaction_ends(app, client, ada, home, receiver):
+    with app.app_context():
+        next_change(home["id"])
+        assert webhook_count(home["id"]) == 0
+        db.session.rollback()
+        assert webhook_count(home["id"]) is None
 
 
 def test_a_failure_is_retried_with_the_same_id_after_a_growing_delay(app, client, ada, hook, home, receiver):
