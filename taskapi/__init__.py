@@ -14,6 +14,7 @@ WEB_PROCESS_VARIABLE = "TASKAPI_WEB_PROCESS"
 def create_app(overrides=None, environ=None):
     """Build the app for TASKAPI_ENV; `overrides` replace config values (tests use it)."""
     from taskapi import (
+        activity,
         admin,
         api,
         auth,
@@ -74,6 +75,7 @@ def create_app(overrides=None, environ=None):
     # Before auth: the account export's schema names their sections' schemas.
     lists.init_app(app, rest_api)
     tasks.init_app(app, rest_api)
+    activity.init_app(app, rest_api)
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
     webhooks.init_app(app, rest_api)

@@ -145,6 +145,7 @@ def load(instance_path, environ=None):
         # Requests one personal access token may make (on top of any per-address limit of the route).
         "TOKEN_RATE_LIMIT": environ.get("TOKEN_RATE_LIMIT") or "600 per minute",
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
+        "ACTIVITY_RETENTION_DAYS": _int(environ, "ACTIVITY_RETENTION_DAYS", 90),
         **webhook_settings(environ, env),
         "HSTS": env == "production",
         **mail_settings(environ, env),
@@ -154,7 +155,7 @@ def load(instance_path, environ=None):
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
                  "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_LIST", "MAX_LISTS_PER_USER", "MAX_MEMBERS_PER_LIST",
                  "MAX_TOKENS_PER_USER", "MAX_WEBHOOKS_PER_LIST", "INVITATION_DAYS", "INVITATIONS_PER_HOUR",
-                 "MAINTENANCE_INTERVAL"):
+                 "MAINTENANCE_INTERVAL", "ACTIVITY_RETENTION_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:

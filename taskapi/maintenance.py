@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskapi import background
+from taskapi.activity import retention
 from taskapi.auth import events, reset, throttle, tokens
 from taskapi.extensions import Model, db
 from taskapi.lists import invitations
@@ -53,6 +54,7 @@ JOBS = {
     "idempotency-keys": (idempotency.prune, "{} Idempotency-Key answer(s) older than 24 hours dropped"),
     "mail-outbox": (outbox.prune, "{} message(s) sent or given up over a week ago dropped"),
     "invitations": (invitations.prune, "{} invitation(s) ended or expired over 30 days ago dropped"),
+    "activity": (retention.prune, "{} activity entr(y/ies) past ACTIVITY_RETENTION_DAYS dropped"),
     "webhook-events": (delivery.prune, "{} webhook event(s) done over a week ago, with no attempt kept, dropped"),
 }
 

@@ -160,7 +160,8 @@ def test_every_enum_is_a_named_string_schema(spec):
     assert [path for path in enums if path[:2] != ("components", "schemas") or len(path) != 3] == []
     assert {path[2]: node["type"] for path, node in enums.items()} == dict.fromkeys(
         ["ErrorCode", "TaskStatus", "TaskPriority", "TaskSort", "Role", "TokenType", "EventName", "HealthStatus",
-         "LiveStatus", "MemberRole", "ListPermission", "TokenScope", "WebhookEventFilter"], "string")
+         "LiveStatus", "MemberRole", "ListPermission", "TokenScope", "ActivityAction", "WebhookEventFilter"],
+        "string")
 
 
 def _query(spec, path, method):
@@ -322,3 +323,17 @@ def test_401_documents_the_bearer_challenge(spec):
     for path, method, operation in _operations(spec):
         if "401" in operation["responses"]:
             assert operation["responses"]["401"] == {"$ref": "#/components/responses/UNAUTHORIZED"}, (path, method)
+
+
+def test_the_activity_routes_are_documented_with_their_actions(spec):
+    for path in ("/api/v1/lists/{list_id}/activity", "/api/v1/tasks/{task_id}/activity"):
+        operation = spec["paths"][path]["get"]
+        assert operation["x-token-scope"] == "tasks:read" and operation["summary"]
+        assert {"200", "404", "422"} <= set(operation["responses"]), path
+        assert set(_query(spec, path, "get")) == {"limit", "cursor"}
+    entry = schema_of(spec, "Activity")["properties"]
+    assert entry["action"] == ref("ActivityAction")
+    assert schema_of(spec, "ActivityAction")["enum"] == [
+        "task.created", "task.updated", "task.completed", "task.reopened", "task.moved", "task.trashed",
+        "task.restored", "task.deleted", "member.joined", "member.left", "member.removed", "member.role_changed",
+        "invitation.sent", "invitation.withdrawn", "list.updated"]

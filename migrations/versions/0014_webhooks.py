@@ -1,7 +1,7 @@
 """Webhooks: a list's endpoints, the outbox of events for them, and the log of each attempt.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 
 Each table goes with its list (ON DELETE CASCADE through webhooks): a deleted list's events are
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

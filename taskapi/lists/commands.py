@@ -3,6 +3,8 @@
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
 
+from taskapi.activity.models import Action
+from taskapi.activity.record import entry, record, record_many
 from taskapi.auth.models import User
 from taskapi.exceptions import (
     ConflictError,
@@ -15,7 +17,7 @@ from taskapi.extensions import db
 from taskapi.lists.access import LISTS, Permission, list_and_role, next_change, require, restricted_list, role_in
 from taskapi.lists.models import INBOX_NAME, Membership, Role, TaskList
 from taskapi.lists.queries import get_list
-from taskapi.models import rowcount, utcnow
+from taskapi.models import utcnow
 from taskapi.tasks.models import Task
 from taskapi.tasks.trash import delete_list_tasks
 
@@ -78,7 +80,11 @@ def rename_list(user, list_id, name, expected_versions=None):
     """Rename a list (list.update)."""
     _locked(user, list_id, Permission.update)
     _check_version(list_id, expected_versions)
+    # Read under the lock: the name this rename replaces, whatever renamed it meanwhile.
+    old_name = db.session.execute(select(TaskList.name).where(TaskList.id == list_id)).scalar_one()
     db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(name=name))
+    if old_name != name:
+        record(Action.list_updated, list_id, user, changes={"name": [old_name, name]})
     db.session.commit()
     db.session.expire_all()
     return get_list(user, list_id)
@@ -135,6 +141,8 @@ def change_role(user, list_id, member_id, new_role):
     if target is None:
         raise NotFoundError()
     new_role = Role(new_role)
+    old_role = Role(target.role)
+    entries = []
     if new_role == Role.owner:
         if actor_role != Role.owner:
             raise ForbiddenError("Only the list's owner can hand it over.")
@@ -143,6 +151,7 @@ def change_role(user, list_id, member_id, new_role):
         if member_id != user.id:
             db.session.execute(update(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.user_id == user.id)
                                .values(role=Role.admin))
+            entries.append(_role_entry(user, list_id, user.id, Role.owner, Role.admin))
             db.session.execute(update(LISTS).where(LISTS.c.id == list_id).values(owner_id=member_id))
             target.role = Role.owner
     else:
@@ -150,8 +159,24 @@ def change_role(user, list_id, member_id, new_role):
         if target.role == Role.owner:
             raise NotAllowedError("json", "role", "The owner's role changes only by handing the list over.")
         target.role = new_role
+    if new_role != old_role:
+        entries.insert(0, _role_entry(user, list_id, member_id, old_role, new_role))
+    record_many(entries)
     db.session.commit()
     return [member for member in members(user, list_id) if member.user_id == member_id][0]
+
+
+def _role_entry(actor, list_id, member_id, old_role, new_role):
+    """member.role_changed: whose role (user_id, the same before and after) and the role."""
+    return entry(Action.member_role_changed, list_id, actor,
+                 changes={"user_id": [member_id, member_id], "role": [str(old_role), str(new_role)]})
+
+
+def _member_entries(action, actor, list_id, member_id, role, unassigned):
+    """A member gone (`action`), and each task of theirs that was unassigned by it (task.updated)."""
+    gone = entry(action, list_id, actor, changes={"user_id": [member_id, None], "role": [str(role), None]})
+    return [gone] + [entry(Action.task_updated, list_id, actor, task_id=task_id,
+                           changes={"assignee_id": [member_id, None]}) for task_id in unassigned]
 
 
 def remove_member(user, list_id, member_id):
@@ -165,14 +190,18 @@ def remove_member(user, list_id, member_id):
         _may_manage(actor_role, target.role)  # removing the owner: 403, as for any member above the actor's reach
     elif target.role == Role.owner:
         raise NotAllowedError("path", "user_id", "The owner cannot leave: hand the list over first.")
-    leave(list_id, member_id, seq)
+    role = target.role
+    unassigned = leave(list_id, member_id, seq)
+    action = Action.member_left if member_id == user.id else Action.member_removed
+    record_many(_member_entries(action, user, list_id, member_id, role, unassigned))
     db.session.commit()
 
 
 def leave(list_id, user_id, seq):
-    """The member goes (under the list's lock, numbered `seq`); the tasks assigned to them are unassigned."""
+    """The member goes (under the list's lock, numbered `seq`); the tasks assigned to them are unassigned.
+    Returns the ids of those tasks."""
     db.session.execute(delete(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.user_id == user_id))
-    unassign(list_id, user_id, seq)
+    return unassign(list_id, user_id, seq)
 
 
 # Bound names differ from the tasks table's columns: an UPDATE reserves those for its SET clause.
@@ -180,12 +209,14 @@ UNASSIGN = (
     update(TASKS).where(TASKS.c.list_id == bindparam("in_list"), TASKS.c.assignee_id == bindparam("member"))
     .values(assignee_id=None, version=TASKS.c.version + 1, change_seq=bindparam("seq"),
             updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
+    .returning(TASKS.c.id)
 )
 
 
 def unassign(list_id, user_id, seq):
-    return rowcount(db.session.execute(UNASSIGN, {"in_list": list_id, "member": user_id, "seq": seq,
-                                                  "now": utcnow()}))
+    """Unassign the user's tasks in the list; their ids, in order."""
+    params = {"in_list": list_id, "member": user_id, "seq": seq, "now": utcnow()}
+    return sorted(db.session.execute(UNASSIGN, params).scalars().all())
 
 
 def join(user, list_id, role):
@@ -203,6 +234,7 @@ def join(user, list_id, role):
     if count >= current_app.config["MAX_MEMBERS_PER_LIST"]:
         raise ConflictError("This list has as many members as a list may have.")
     db.session.add(Membership(list_id=list_id, user_id=user.id, role=Role(role)))
+    record(Action.member_joined, list_id, user, changes={"user_id": [None, user.id], "role": [None, str(Role(role))]})
 
 
 FORGET_CREATOR = (
@@ -226,5 +258,7 @@ def account_deleting(user):
             _delete_locked_list(list_id, seq)
             continue
         if list_id in roles:
-            leave(list_id, user.id, seq)
+            # Recorded as the service's (actor null): the account is being deleted, its entries keep no actor.
+            unassigned = leave(list_id, user.id, seq)
+            record_many(_member_entries(Action.member_left, None, list_id, user.id, roles[list_id], unassigned))
         db.session.execute(FORGET_CREATOR, {"in_list": list_id, "member": user.id, "seq": seq})

@@ -13,6 +13,8 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from taskapi import background
+from taskapi.activity.models import Action
+from taskapi.activity.record import record
 from taskapi.auth.models import User
 from taskapi.exceptions import ConflictError, ForbiddenError, NotAllowedError, NotFoundError, RateLimitedError
 from taskapi.extensions import db
@@ -81,6 +83,8 @@ def invite(user, list_id, email, role):
                             expires_at=now + timedelta(days=days), state=InvitationState.pending)
     db.session.add(invitation)
     db.session.flush()
+    # The address is in the entry: the activity answers show it only to members who manage members.
+    record(Action.invitation_sent, list_id, user, changes={"email": [None, email], "role": [None, str(role)]})
     mailed = mail_configured(current_app)
     if mailed:
         context = {"invitation": invitation.id, "list": task_list.name, "invited_by": user.name,
@@ -142,8 +146,10 @@ def withdraw(user, list_id, invitation_id):
             raise NotFoundError()
         require(actor_role, Permission.manage_members)
         ended = _end(invitation_id, InvitationState.withdrawn, Invitation.list_id == list_id)
-        if not ended:
+        if ended is None:
             raise NotFoundError()
+        record(Action.invitation_withdrawn, list_id, user,
+               changes={"email": [ended.email, None], "role": [str(Role(ended.role)), None]})
     except Exception:
         db.session.rollback()
         raise
@@ -151,14 +157,15 @@ def withdraw(user, list_id, invitation_id):
 
 
 def _end(invitation_id, state, *where):
-    """End a pending, unexpired invitation as `state`; False when there is no such one."""
+    """End a pending, unexpired invitation as `state`: its (email, role), or None when there is no such one."""
     if not 0 < invitation_id <= MAX_ID:
-        return False
+        return None
     end = (update(INVITATIONS).where(INVITATIONS.c.id == invitation_id, *where,
                                      INVITATIONS.c.state == InvitationState.pending,
                                      INVITATIONS.c.expires_at > utcnow())
-           .values(state=state, ended_at=utcnow()))
-    return rowcount(db.session.execute(end)) == 1
+           .values(state=state, ended_at=utcnow())
+           .returning(INVITATIONS.c.email, INVITATIONS.c.role))
+    return db.session.execute(end).first()
 
 
 def my_invitations(user):

@@ -5,6 +5,8 @@ from sqlalchemy import Integer, bindparam, insert, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskapi import transactions
+from taskapi.activity.models import Action
+from taskapi.activity.record import created_changes, entry, record, record_many, task_changes, update_action
 from taskapi.exceptions import InvalidFieldError, NotFoundError, VersionMismatchError
 from taskapi.extensions import db
 from taskapi.lists.access import (
@@ -49,8 +51,10 @@ def check_version(task, expected_versions):
         raise VersionMismatchError()
 
 
-def commit_write():
+def commit_write(entries=()):
+    """Record the write's activity `entries` (taskapi.activity.record.entry) and commit it with them."""
     try:
+        record_many(entries)
         db.session.commit()
     except StaleDataError:
         # Another writer changed the row between our read and our write.
@@ -106,13 +110,14 @@ class _Someone:
 
 
 def _apply(task, changes, seq, now):
-    """Set the fields that really change, stamped with `seq`; returns them. Tags are left to set_tags."""
-    changed = {field: value for field, value in changes.items() if getattr(task, field) != value}
+    """Set the fields that really change, stamped with `seq`; returns {field: its value before}. Tags are left
+    to set_tags."""
+    changed = {field: getattr(task, field) for field, value in changes.items() if getattr(task, field) != value}
     if not changed:
         return changed
-    for field, value in changed.items():
+    for field in changed:
         if field != "tags":
-            setattr(task, field, value)
+            setattr(task, field, changes[field])
     if "status" in changed:
         task.completed_at = now if task.status == Status.completed else None
     task.updated_at = now
@@ -122,14 +127,24 @@ def _apply(task, changes, seq, now):
 
 def _write(tasks_and_seqs, changes):
     """Apply `changes` to each task (with its list's sequence number); version + 1 (by the ORM) for each that
-    really changed."""
+    really changed. Returns [{field: its value before}] of each task, in order."""
     now = utcnow()
     retagged = []
+    befores = []
     for task, seq in tasks_and_seqs:
-        if "tags" in _apply(task, changes, seq, now):
+        before = _apply(task, changes, seq, now)
+        befores.append(before)
+        if "tags" in before:
             retagged.append((task, changes["tags"]))
     if retagged:
         set_tags(retagged)
+    return befores
+
+
+def _entries(user, task, before):
+    """The activity of a change of the task's fields in its list: none when nothing changed."""
+    changes = task_changes(task, before)
+    return [entry(update_action(changes), task.list_id, user, task, changes)] if changes else []
 
 
 def new_task(list_id, user, fields, seq, position):
@@ -157,6 +172,7 @@ def create_task(user, fields):
         seq = lock_list_for(user, list_id, Permission.write, added=1)
     check_assignee(list_id, fields.get("assignee_id"))
     task = new_task(list_id, user, fields, seq, place(list_id, seq, None, first_position(list_id)))
+    record(Action.task_created, list_id, user, task, created_changes(task))
     transactions.commit()
     return task
 
@@ -216,13 +232,16 @@ def update_task(user, task_id, changes, expected_versions=None):
         found, seqs = _lock_lists(user, [task_id], target, permission)
         task = found[task_id]
     check_version(task, expected_versions)
-    _change(task, changes, target, seqs)
-    commit_write()
+    commit_write(_change(user, task, changes, target, seqs))
     return task
 
 
-def _change(task, changes, target, seqs):
-    if target is not None and target != task.list_id:
+def _change(user, task, changes, target, seqs):
+    """Apply a PATCH's changes (a move to list `target` among them); returns the activity entries: a move
+    between lists is task.moved in both lists, with the other fields it changed."""
+    source = task.list_id
+    moved = target is not None and target != source
+    if moved:
         if "assignee_id" not in changes and task.assignee_id is not None and role_in(
                 _Someone(task.assignee_id), target) is None:
             changes = {**changes, "assignee_id": None}  # the assignee is no member there
@@ -231,14 +250,19 @@ def _change(task, changes, target, seqs):
         task.updated_at = utcnow()
     if "assignee_id" in changes:
         check_assignee(task.list_id, changes["assignee_id"])
-    _write([(task, seqs[task.list_id])], changes)
+    [before] = _write([(task, seqs[task.list_id])], changes)
+    if not moved:
+        return _entries(user, task, before)
+    moved_changes = task_changes(task, {"list_id": source, **before})
+    return [entry(Action.task_moved, list_id, user, task, moved_changes) for list_id in (source, task.list_id)]
 
 
 def toggle_task(user, task_id, expected_versions=None):
     task, seq = locked_task(user, task_id, Permission.complete)
     check_version(task, expected_versions)
-    _write([(task, seq)], {"status": Status.pending if task.status == Status.completed else Status.completed})
-    commit_write()
+    [before] = _write([(task, seq)],
+                      {"status": Status.pending if task.status == Status.completed else Status.completed})
+    commit_write(_entries(user, task, before))
     return task
 
 
@@ -250,9 +274,10 @@ def update_tasks(user, ids, changes):
     permission = permission_for(changes) if target is None else Permission.write
     found, seqs = _lock_lists(user, ids, target, permission)
     tasks = [found[task_id] for task_id in ids]
+    entries = []
     for task in tasks:
-        _change(task, changes, target, seqs)
-    commit_write()
+        entries += _change(user, task, changes, target, seqs)
+    commit_write(entries)
     return tasks
 
 
@@ -275,6 +300,6 @@ def move_task(user, task_id, after_id, expected_versions=None):
     after = _after_task(task.list_id, task, after_id)
     before = after and after.position
     position = place(task.list_id, seq, before, next_position(task.list_id, task, before), task)
-    _write([(task, seq)], {"position": position})
-    commit_write()
+    [old] = _write([(task, seq)], {"position": position})
+    commit_write(_entries(user, task, old))
     return task

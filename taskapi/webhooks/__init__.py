@@ -3,8 +3,11 @@
 
 def init_app(app, api):
     from taskapi import background
+    from taskapi.activity.signals import activity_recorded
     from taskapi.webhooks import delivery
     from taskapi.webhooks.routes import blp
 
     api.register_blueprint(blp)
     background.register(app, delivery.deliver_due)
+    # In the change's transaction: its events commit, or roll back, with its activity.
+    activity_recorded.connect(delivery.on_activity, app, weak=False)

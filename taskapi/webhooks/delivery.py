@@ -128,7 +128,10 @@ def on_activity(sender, entries, **kwargs):
     with_webhooks = {webhook_list for _, webhook_list, _ in found}
     entries = [(activity, task) for activity, task in entries if activity.list_id in with_webhooks]
     actor_ids = {activity.actor_id for activity, _ in entries if activity.actor_id is not None}
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))) if actor_ids else {}
+    names = {}
+    if actor_ids:
+        names = {row.id: row.name for row in db.session.execute(select(User.id, User.name)
+                                                                .where(User.id.in_(sorted(actor_ids))))}
     activity_schema, task_schema = ActivitySchema(), TaskSchema()
     items = []
     for activity, task in entries:

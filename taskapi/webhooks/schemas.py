@@ -2,14 +2,13 @@
 
 from marshmallow import fields, validate
 
+from taskapi.activity.models import Action
 from taskapi.schemas import StrictBoolean, Text, one_of
 from taskapi.serializers import Schema
 from taskapi.webhooks.models import DESCRIPTION_MAX, URL_MAX
 
 # The activity's actions a webhook can receive; "task.*" is every task.… one.
-ACTIONS = ("task.created", "task.updated", "task.completed", "task.reopened", "task.moved", "task.trashed",
-           "task.restored", "task.deleted", "member.joined", "member.left", "member.removed", "member.role_changed",
-           "invitation.sent", "invitation.withdrawn", "list.updated")
+ACTIONS = tuple(action.value for action in Action)
 EVENT_FILTERS = ("task.*", *ACTIONS)
 EVENTS_MAX = len(EVENT_FILTERS)
 

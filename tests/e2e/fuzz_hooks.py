@@ -28,8 +28,8 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   where its path names one (for a redelivery, with an attempt already logged), and FUZZ_WEBHOOK_URL (a
   receiver of the test's on 127.0.0.1; the server runs with WEBHOOK_ALLOW_HTTP) as any `url` of its body.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
-  PUT/PATCH of a task would mostly answer 404; every other such call whose generated id is an
-  integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
+  PUT/PATCH of a task and a task's activity would mostly answer 404; every other such call whose
+  generated id is an integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
   all be live tasks of the caller), a restore (of a task in the trash) and a move (after another
   live task) always get one: schemathesis links them to a task just created, and would take a
   404 there (a live task is not in the trash; ids drawn at random) for a created resource not
@@ -125,7 +125,7 @@ def _fresh_task_id(case, trashed=False):
 
 BULK_EDIT, RESTORE, MOVE = ("PATCH", TASKS), ("POST", TASK + "/restore"), ("POST", TASK + "/move")
 EVERY_CALL = {BULK_EDIT, RESTORE, MOVE}
-EVERY_OTHER_CALL = {("PUT", TASK), ("PATCH", TASK)}
+EVERY_OTHER_CALL = {("PUT", TASK), ("PATCH", TASK), ("GET", TASK + "/activity")}
 
 
 def _an_id(value):

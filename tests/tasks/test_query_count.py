@@ -1,4 +1,5 @@
-"""Round trips per request: any list in two statements, a single-task read in at most three, a write in four.
+"""Round trips per request: any list in two statements, a single-task read in at most three, a write in four
+plus the one INSERT of its activity entry.
 
 These are the usual request's counts: tests/conftest.py keeps the one-in-a-hundred pruning out of them.
 """
@@ -17,6 +18,12 @@ SINGLE_TASK_MAX = 3  # token validity and the task
 # Token validity, the user's change sequence (the lock every task write starts with), the task (or the
 # first position, for a create) and its INSERT/UPDATE.
 WRITE_MAX = 4
+
+
+def split_activity(statements):
+    """(the INSERTs of activity entries, the other statements)."""
+    activity = [statement for statement in statements if statement.lstrip().upper().startswith("INSERT INTO ACTIVITY")]
+    return activity, [statement for statement in statements if statement not in activity]
 
 
 @contextmanager
@@ -73,11 +80,12 @@ def test_read_one_takes_at_most_three_statements(app, client, auth, task_ids):
     assert len(statements) <= SINGLE_TASK_MAX, statements
 
 
-def test_create_takes_at_most_four_statements(app, client, auth):
+def test_create_takes_at_most_four_statements_and_one_for_its_activity(app, client, auth):
     with counted_statements(app) as statements:
         response = client.post(TASKS, json={"title": "New", "status": "completed"}, headers=auth)
     assert response.status_code == 201
-    assert len(statements) <= WRITE_MAX, statements
+    activity, others = split_activity(statements)
+    assert len(activity) == 1 and len(others) <= WRITE_MAX, statements
 
 
 @pytest.mark.parametrize(
@@ -89,13 +97,23 @@ def test_create_takes_at_most_four_statements(app, client, auth):
         ("delete", "", None, 204),
     ],
 )
-def test_writes_take_at_most_four_statements(app, client, auth, task_ids, method, suffix, body, status):
+def test_writes_take_at_most_four_statements_and_one_for_their_activity(app, client, auth, task_ids, method,
+                                                                       suffix, body, status):
     etag = client.get(task_url(task_ids[0]), headers=auth).headers["ETag"]
     with counted_statements(app) as statements:
         response = getattr(client, method)(task_url(task_ids[0], suffix), json=body,
                                            headers={**auth, "If-Match": etag})
     assert response.status_code == status, response.get_json()
-    assert len(statements) <= WRITE_MAX, statements
+    activity, others = split_activity(statements)
+    assert len(activity) == 1 and len(others) <= WRITE_MAX, statements
+
+
+def test_a_bulk_edit_records_its_entries_in_one_insert(app, client, auth, task_ids):
+    with counted_statements(app) as statements:
+        response = client.patch(TASKS, json={"ids": task_ids[:20], "changes": {"priority": "high"}}, headers=auth)
+    assert response.status_code == 200, response.get_json()
+    activity, _ = split_activity(statements)
+    assert len(activity) == 1, statements
 
 
 def test_answer_after_a_write_is_not_reloaded(app, client, auth, task_ids):
