@@ -31,8 +31,9 @@ TASKS = "/api/v1/tasks"
 REGIMES = ("cpu", "network")
 OPERATIONS = ("list", "one", "create", "patch")
 # bare in both regimes; the rest in the cpu regime: login, the list filtered by a tag, and on the 1 M-row
-# database the list, cursor pages (first and last of 100 k tasks) and feed reads (100 changes of 1 k / 100 k).
-EXTRAS = ("bare", "login", "tag", "pat", "list-1m", "deep")
+# database the list, cursor pages (first and last of 100 k tasks) and feed reads (100 changes of 1 k / 100 k);
+# create_webhook (both regimes): the create, in a list of the writer's with one webhook (a sink answering 204).
+EXTRAS = ("bare", "login", "tag", "pat", "list-1m", "deep", "create_webhook")
 COMPARED = ("taskapi", "ref-sync", "ref-gthread")
 
 
@@ -122,7 +123,7 @@ def migration_heads(tree):
     return set(ScriptDirectory(str(Path(tree) / "migrations")).get_heads())
 
 
-def scripts(tokens, task_ids, tag):
+def scripts(tokens, task_ids, tag, webhook_list=None):
     """Operation → wrk script. `tag` makes each run's PATCH titles new, so every PATCH really writes."""
     reader = client.bearer(tokens["reader"])
     writer = client.bearer(tokens["writer"])
@@ -145,6 +146,9 @@ def scripts(tokens, task_ids, tag):
         "tag": lua("GET", f"{TASKS}?tag={database.TAG}", reader),
         # The same read as "one", authenticated by a personal access token instead of a JWT.
         "pat": tokens.get("personal") and lua("GET", task_paths[0], client.bearer(tokens["personal"])),
+        # The create, in a list whose one webhook receives every task event: the outbox's cost on a write.
+        "create_webhook": webhook_list and lua("POST", TASKS, {**writer, **json_type}, counter_body=(
+            f'{{"title": "Bench task %d", "priority": "high", "list_id": {webhook_list}}}')),
     }
 
 
@@ -163,6 +167,8 @@ class Regime:
         self.tokens = {}
         self.before_tokens = {}
         self.deep_paths = {}
+        self.sink = None
+        self.webhook_list = None
 
     def database_url(self, db):
         if self.proxy is None:
@@ -185,7 +191,25 @@ class Regime:
             self.tokens["large"] = self.log_in("taskapi-1m", database.BENCH_EMAIL)
         if "taskapi-1m" in self.servers and "deep" in self.args.cases:
             self.deep_paths = self.find_deep_paths()
+        if "create_webhook" in self.args.cases:
+            self.webhook_list = self.list_with_a_webhook()
         self.check_equal_output()
+
+    def list_with_a_webhook(self):
+        """A list of the writer's whose one webhook (every task event) posts to a sink on the load core: its id."""
+        port = servers.free_port()
+        self.sink = subprocess.Popen(["taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.sink", "--port",
+                                      str(port)], cwd=servers.ROOT)
+        url, writer = self.servers["taskapi"].url, client.bearer(self.tokens["writer"])
+        made = client.call(url, "POST", "/api/v1/lists", writer, {"name": f"Webhooked {self.name}"})
+        if made.status != 201:
+            raise SystemExit(f"making the webhook's list answered {made.status}: {made.body[:200]!r}")
+        list_id = made.json()["id"]
+        hook = client.call(url, "POST", f"/api/v1/lists/{list_id}/webhooks", writer,
+                           {"url": f"http://127.0.0.1:{port}/hook", "events": ["task.*"]})
+        if hook.status != 201:
+            raise SystemExit(f"registering the webhook answered {hook.status}: {hook.body[:200]!r}")
+        return list_id
 
     def place_database(self):
         direct_rtt = postgres.round_trip_ms(self.cluster.admin_url)
@@ -281,7 +305,7 @@ class Regime:
 
     def cases(self, tag):
         """Case name → (server, script), taskapi and both references interleaved per operation."""
-        common = scripts(self.tokens, self.databases["task_ids"], tag)
+        common = scripts(self.tokens, self.databases["task_ids"], tag, self.webhook_list)
         before = self.before_tokens and scripts(self.before_tokens, self.databases["before_task_ids"], tag)
         found = {}
         for operation in OPERATIONS:
@@ -300,6 +324,9 @@ class Regime:
             found["taskapi tag list"] = Case("taskapi tag list", self.servers["taskapi"], common["tag"])
         if self.name == "cpu" and "pat" in self.args.cases:
             found["taskapi one pat"] = Case("taskapi one pat", self.servers["taskapi"], common["pat"])
+        if self.webhook_list is not None:
+            found["taskapi create webhook"] = Case("taskapi create webhook", self.servers["taskapi"],
+                                                   common["create_webhook"])
         if "taskapi-1m" in self.servers and "list-1m" in self.args.cases:
             large = scripts({**self.tokens, "reader": self.tokens["large"]}, self.databases["task_ids"], tag)
             found["taskapi-1m list"] = Case("taskapi-1m list", self.servers["taskapi-1m"], large["list"])
@@ -312,6 +339,9 @@ class Regime:
         for server in self.servers.values():
             server.stop()
         self.stop_proxy()
+        if self.sink is not None:
+            self.sink.terminate()
+            self.sink.wait()
 
 
 def drain(server):

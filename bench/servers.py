@@ -121,6 +121,8 @@ def taskapi_env(database_url, workers, threads=None):
                     WEB_CONCURRENCY=workers, GUNICORN_THREADS=threads, AUTH_RATE_LIMIT="100000000 per minute",
                     TOKEN_RATE_LIMIT="100000000 per minute",
                     MAX_TASKS_PER_LIST=10**9, MAX_TASKS_PER_USER=10**9,
+                    # The create_webhook case's webhook points at the bench's sink, on 127.0.0.1 over http.
+                    WEBHOOK_ALLOW_HTTP="true",
                     JWT_ACCESS_TOKEN_EXPIRES=3600)  # a token outlives the whole run
 
 

@@ -39,6 +39,7 @@ def create_app(overrides=None, environ=None):
         sessions,
         stream,
         tasks,
+        webhooks,
     )
     from taskapi.extensions import api as rest_api
     from taskapi.extensions import db
@@ -83,6 +84,7 @@ def create_app(overrides=None, environ=None):
     activity.init_app(app, rest_api)
     auth.init_app(app, rest_api)  # before mail: its job turns reset requests into messages the mail job sends
     mail.init_app(app)
+    webhooks.init_app(app, rest_api)
     admin.init_app(app, rest_api)
     stream.init_app(app, rest_api)
     maintenance.init_app(app)  # after the areas whose jobs it runs: its background round comes last

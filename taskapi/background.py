@@ -1,6 +1,6 @@
 """Background work in each serving process: one thread runs the registered jobs, woken or on a timer.
 
-Work that must not happen inside a request (mail delivery) is stored in the
+Work that must not happen inside a request (mail and webhook delivery) is stored in the
 database by the request and done here. Every process that serves runs this
 thread, so no extra process type is needed; the jobs claim rows so that
 several workers and instances never do the same work twice.

@@ -28,6 +28,19 @@ def _int(environ, name, default):
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _float(environ, name, default):
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
 def _bool(environ, name, default=False):
     raw = (environ.get(name) or "").strip().lower()
     if raw == "":
@@ -136,6 +149,7 @@ def load(instance_path, environ=None):
         "STREAM_HEARTBEAT_SECONDS": _int(environ, "STREAM_HEARTBEAT_SECONDS", 15),
         "SYNC_RETENTION_DAYS": _int(environ, "SYNC_RETENTION_DAYS", 30),
         "ACTIVITY_RETENTION_DAYS": _int(environ, "ACTIVITY_RETENTION_DAYS", 90),
+        **webhook_settings(environ, env),
         "HSTS": env == "production",
         **mail_settings(environ, env),
     }
@@ -143,8 +157,8 @@ def load(instance_path, environ=None):
         raise ConfigError("TRUSTED_PROXIES must not be negative")
     for name in ("MAX_CONTENT_LENGTH", "REQUEST_READ_TIMEOUT", "LOGIN_FAILURE_LIMIT", "TRASH_DAYS",
                  "SYNC_RETENTION_DAYS", "MAX_TASKS_PER_LIST", "MAX_LISTS_PER_USER", "MAX_MEMBERS_PER_LIST",
-                 "MAX_TOKENS_PER_USER", "MAX_STREAMS_PER_USER", "STREAM_HEARTBEAT_SECONDS", "INVITATION_DAYS",
-                 "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL", "ACTIVITY_RETENTION_DAYS"):
+                 "MAX_TOKENS_PER_USER", "MAX_STREAMS_PER_USER", "STREAM_HEARTBEAT_SECONDS", "MAX_WEBHOOKS_PER_LIST",
+                 "INVITATION_DAYS", "INVITATIONS_PER_HOUR", "MAINTENANCE_INTERVAL", "ACTIVITY_RETENTION_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if "{token}" not in config["PASSWORD_RESET_URL"]:
@@ -152,6 +166,19 @@ def load(instance_path, environ=None):
     if "{token}" not in config["INVITATION_URL"]:
         raise ConfigError("INVITATION_URL must contain {token}, where the invitation goes")
     return config
+
+
+def webhook_settings(environ, env):
+    """Webhook delivery: how long an endpoint may take, how long failures are retried, where endpoints may be."""
+    return {
+        "WEBHOOK_TIMEOUT": _float(environ, "WEBHOOK_TIMEOUT", 10),
+        "WEBHOOK_RETRY_HOURS": _float(environ, "WEBHOOK_RETRY_HOURS", 72),
+        "MAX_WEBHOOKS_PER_LIST": _int(environ, "MAX_WEBHOOKS_PER_LIST", 10),
+        # http:// and private addresses: for development only, honoured wherever it is set.
+        "WEBHOOK_ALLOW_HTTP": _bool(environ, "WEBHOOK_ALLOW_HTTP", env != "production"),
+        # A failed delivery is tried again after this, then twice as long each time (at most 6 hours), jittered.
+        "WEBHOOK_RETRY_FIRST": timedelta(seconds=30),
+    }
 
 
 def mail_settings(environ, env):

@@ -38,6 +38,7 @@ from taskapi.lists import invitations
 from taskapi.mail import outbox
 from taskapi.models import UTCDateTime, rowcount, utcnow
 from taskapi.tasks import idempotency, trash
+from taskapi.webhooks import delivery
 
 log = logging.getLogger(__name__)
 GAUGE = "taskapi-maintenance-last-success"
@@ -54,6 +55,7 @@ JOBS = {
     "mail-outbox": (outbox.prune, "{} message(s) sent or given up over a week ago dropped"),
     "invitations": (invitations.prune, "{} invitation(s) ended or expired over 30 days ago dropped"),
     "activity": (retention.prune, "{} activity entr(y/ies) past ACTIVITY_RETENTION_DAYS dropped"),
+    "webhook-events": (delivery.prune, "{} webhook event(s) done over a week ago, with no attempt kept, dropped"),
 }
 
 

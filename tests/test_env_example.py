@@ -8,7 +8,7 @@ from dotenv import dotenv_values
 from taskapi import config
 
 ROOT = Path(__file__).resolve().parents[1]
-READ_BY_CONFIG = re.compile(r"""(?:environ\.get\(|_int\(environ, |_bool\(environ, )"([A-Z_]+)\"""")
+READ_BY_CONFIG = re.compile(r"""(?:environ\.get\(|_int\(environ, |_float\(environ, |_bool\(environ, )"([A-Z_]+)\"""")
 # Read by gunicorn.conf.py rather than the app's config.
 GUNICORN_VARIABLES = {"PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
                       "TASKAPI_ENV", "LOG_LEVEL"}

@@ -160,7 +160,8 @@ def test_every_enum_is_a_named_string_schema(spec):
     assert [path for path in enums if path[:2] != ("components", "schemas") or len(path) != 3] == []
     assert {path[2]: node["type"] for path, node in enums.items()} == dict.fromkeys(
         ["ErrorCode", "TaskStatus", "TaskPriority", "TaskSort", "Role", "TokenType", "EventName", "HealthStatus",
-         "LiveStatus", "MemberRole", "ListPermission", "TokenScope", "ActivityAction"], "string")
+         "LiveStatus", "MemberRole", "ListPermission", "TokenScope", "ActivityAction", "WebhookEventFilter"],
+        "string")
 
 
 def _query(spec, path, method):

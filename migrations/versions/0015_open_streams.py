@@ -1,7 +1,7 @@
 """Open live streams: one row per stream a worker holds, counted for MAX_STREAMS_PER_USER.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07
 
 Tickets need no table: a used ticket's id goes into revoked_tokens, which prunes it after it expires.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from taskapi.auth.personal_tokens import restricted_list
 from taskapi.exceptions import AccountGoneError, ForbiddenError, LimitReachedError, NotFoundError
 from taskapi.extensions import db
 from taskapi.lists.models import Membership, Role, TaskList
-from taskapi.models import UTCDateTime, rowcount, utcnow
+from taskapi.models import UTCDateTime, utcnow
 from taskapi.sessions import Session
 from taskapi.tasks.models import MAX_ID
 
@@ -93,9 +93,10 @@ LISTS = TaskList.__table__
 CHANGE_VALUES = {"task_seq": LISTS.c.task_seq + 1, "task_count": LISTS.c.task_count + bindparam("added"),
          "version": LISTS.c.version + 1, "updated_at": bindparam("now", type_=UTCDateTime)}
 NEXT_CHANGE = (update(LISTS).where(LISTS.c.id == bindparam("list_id")).values(CHANGE_VALUES)
-               .returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.task_count))
+               .returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.task_count, LISTS.c.webhook_count))
 NEXT_INBOX_CHANGE = (update(LISTS).where(LISTS.c.owner_id == bindparam("user_id"), LISTS.c.inbox)
-                     .values(CHANGE_VALUES).returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.task_count))
+                     .values(CHANGE_VALUES)
+                     .returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.task_count, LISTS.c.webhook_count))
 TOO_MANY_TASKS = "This list has as many tasks as one list may keep; delete some first."
 # Session.info key: the lists this transaction changed, published to live streams once it commits
 # (taskapi/stream/fanout.py); no statement of its own.
@@ -103,8 +104,8 @@ CHANGED_LISTS = "taskapi.changed-lists"
 
 
 def _taken(row, added):
-    list_id, seq, count = row
-    db.session.info.setdefault(CHANGED_LISTS, set()).add(list_id)
+    list_id, seq, count, webhooks = row
+    changing(list_id, webhooks)
     if added > 0 and count > current_app.config["MAX_TASKS_PER_LIST"]:
         db.session.rollback()
         raise LimitReachedError("too_many_tasks", TOO_MANY_TASKS)
@@ -127,7 +128,8 @@ def next_change(list_id, added=0):
     return _taken(row, added)[1]
 
 
-LOCK = update(LISTS).where(LISTS.c.id == bindparam("list_id")).values(version=LISTS.c.version)
+LOCK = (update(LISTS).where(LISTS.c.id == bindparam("list_id")).values(version=LISTS.c.version)
+        .returning(LISTS.c.webhook_count))
 
 
 def lock(list_id):
@@ -138,8 +140,38 @@ def lock(list_id):
     takes the database's write lock first, so what the transaction counts after it stays counted.
     404 when the list is gone.
     """
-    if rowcount(db.session.execute(LOCK, {"list_id": list_id})) == 0:
+    webhooks = db.session.execute(LOCK, {"list_id": list_id}).scalar_one_or_none()
+    if webhooks is None:
         raise NotFoundError()
+    learn_webhook_count(list_id, webhooks)
+
+
+# Each list's number of webhooks as read under its lock (next_change, lock) in the session's transaction,
+# forgotten when it ends: the webhooks' outbox learns that a write's list has none with no statement of its own.
+# Exact, since registering or deleting a webhook changes the count under the same lock.
+WEBHOOK_COUNTS = "taskapi-list-webhook-counts"
+
+
+def changing(list_id, webhooks):
+    """This transaction changes list `list_id`, whose lock it holds with `webhooks` read under it: live streams
+    hear of the list once the transaction commits, and the webhooks' outbox knows whether to look for any."""
+    db.session.info.setdefault(CHANGED_LISTS, set()).add(list_id)
+    learn_webhook_count(list_id, webhooks)
+
+
+def learn_webhook_count(list_id, count):
+    db.session.info.setdefault(WEBHOOK_COUNTS, {})[list_id] = count
+
+
+def webhook_count(list_id):
+    """The list's number of webhooks as read under its lock in this transaction; None when it was not locked here."""
+    return db.session.info.get(WEBHOOK_COUNTS, {}).get(list_id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_webhook_counts(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(WEBHOOK_COUNTS, None)
 
 
 def next_inbox_change(user, added=0):

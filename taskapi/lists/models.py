@@ -58,6 +58,9 @@ class TaskList(Model):
     task_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Live and trashed tasks, kept with task_seq under the same lock: MAX_TASKS_PER_LIST holds exactly.
     task_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Webhooks of the list (taskapi.webhooks), kept under the same lock: a write learns from its lock's
+    # RETURNING whether its list has any (taskapi.lists.access.webhook_count).
+    webhook_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def etag(self):

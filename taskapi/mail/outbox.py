@@ -1,4 +1,5 @@
-"""Putting messages in the outbox, and sending what is due: claimed safely, retried with growing delays."""
+"""Putting messages in the outbox, and sending what is due: claimed safely, retried with growing delays
+(the lease, the delays and pruning are taskapi/outbox.py's, shared with the webhooks' outbox)."""
 
 import base64
 import hashlib
@@ -10,11 +11,12 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_mailman import EmailMessage
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, select
 
+from taskapi import outbox as shared
 from taskapi.extensions import db, mail
 from taskapi.mail.models import ERROR_MAX, Delivery, OutboxMessage
-from taskapi.models import rowcount, utcnow
+from taskapi.models import utcnow
 
 log = logging.getLogger("taskapi.mail")
 
@@ -64,24 +66,7 @@ def enqueue(template_name, recipient, context, expires_at, user_id=None, nonce=N
 
 def _claim(include_not_yet_due):
     """Lease up to BATCH pending messages to this process; other processes skip them."""
-    now = utcnow()
-    due = select(OutboxMessage.id).where(
-        OutboxMessage.status == Delivery.pending,
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-    )
-    if not include_not_yet_due:
-        due = due.where(OutboxMessage.next_attempt_at <= now)
-    # SKIP LOCKED on PostgreSQL; SQLite runs the whole UPDATE under its one write lock.
-    due = due.order_by(OutboxMessage.id).limit(BATCH).with_for_update(skip_locked=True)
-    claim = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due))
-        .values(claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage)
-    )
-    messages = db.session.scalars(claim, execution_options={"synchronize_session": False}).all()
-    db.session.commit()
-    return messages
+    return shared.claim(OutboxMessage, Delivery.pending, BATCH, LEASE, include_not_yet_due)
 
 
 def _email(message):
@@ -101,7 +86,7 @@ def _sent(message):
 def _not_sent(message, error):
     """Retry with growing delays while the message is still worth sending; give up after."""
     now = utcnow()
-    delay = min(current_app.config["MAIL_RETRY_FIRST"] * 2 ** (message.attempts - 1), LONGEST_RETRY)
+    delay = shared.retry_delay(current_app.config["MAIL_RETRY_FIRST"], message.attempts, LONGEST_RETRY)
     message.claimed_until = None
     message.last_error = error[:ERROR_MAX]
     if now + delay >= message.expires_at:
@@ -165,6 +150,5 @@ def counts():
 
 def prune():
     """Delete messages sent or given up more than KEEP_DELIVERED ago; return how many."""
-    cutoff = utcnow() - KEEP_DELIVERED
-    done = delete(OutboxMessage).where(OutboxMessage.status != Delivery.pending, OutboxMessage.created_at < cutoff)
-    return rowcount(db.session.execute(done))
+    return shared.prune(OutboxMessage, OutboxMessage.status != Delivery.pending, OutboxMessage.created_at,
+                        utcnow() - KEEP_DELIVERED)

@@ -14,6 +14,7 @@ from taskapi.lists.access import (
     LISTS,
     Permission,
     adjust_task_count,
+    changing,
     next_change,
     next_inbox_change,
     require,
@@ -32,7 +33,7 @@ LOCK_LIST_OF_TASK = (
     .where(LISTS.c.id == visible_tasks(EACH_USER, EVERY).with_only_columns(Task.list_id)
            .where(Task.id == bindparam("task_id", type_=Integer)).scalar_subquery())
     .values(CHANGE_VALUES)
-    .returning(LISTS.c.id, LISTS.c.task_seq)
+    .returning(LISTS.c.id, LISTS.c.task_seq, LISTS.c.webhook_count)
 )
 # A task moved to another list while a write waited for the old list's lock: the write tries again.
 LOCK_ATTEMPTS = 3
@@ -74,6 +75,7 @@ def locked_task(user, task_id, permission, scope=LIVE):
         row = db.session.execute(LOCK_LIST_OF_TASK, params).first()
         if row is None:
             raise NotFoundError()
+        changing(row.id, row.webhook_count)
         task = get_task(user, task_id, scope, permission)
         if task.list_id == row.id:
             return task, row.task_seq

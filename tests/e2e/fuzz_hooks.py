@@ -22,6 +22,11 @@ Loaded by `schemathesis run` through SCHEMATHESIS_HOOKS (the test sets the FUZZ_
   naming a list in its path gets a list made for it, with a second member for the member routes and
   a pending invitation for the withdraw route; every other accept or decline gets an invitation for
   the caller made by another account.
+- Known webhooks: a generated URL never reaches anything (422), and random ids never name a webhook of the
+  caller's nor one of its logged attempts. Every other call of a webhook route (counted apart from the other
+  list routes) gets a list of the caller's (one kept per caller while it has room), a webhook made for it
+  where its path names one (for a redelivery, with an attempt already logged), and FUZZ_WEBHOOK_URL (a
+  receiver of the test's on 127.0.0.1; the server runs with WEBHOOK_ALLOW_HTTP) as any `url` of its body.
 - Known tasks: random ids seldom name a task of the caller, and never one in the trash, so
   PUT/PATCH of a task and a task's activity would mostly answer 404; every other such call whose
   generated id is an integer gets a task of the caller's instead, for the same reason. A bulk edit (whose ids must
@@ -40,6 +45,7 @@ import json
 import os
 import secrets
 import threading
+import time
 import uuid
 
 import jwt
@@ -51,6 +57,7 @@ BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
 PASSWORD = os.environ.get("FUZZ_PASSWORD", "")
 LOGIN = json.loads(os.environ.get("FUZZ_LOGIN", "{}"))  # an account never used as a bearer
 DATABASE_URL = os.environ.get("FUZZ_DATABASE_URL", "")
+WEBHOOK_URL = os.environ.get("FUZZ_WEBHOOK_URL", "")
 REFRESH_PATH = "/api/v1/auth/refresh"
 _first_pair = json.loads(os.environ.get("FUZZ_TOKEN_PAIR", "null"))
 _turn = itertools.count()
@@ -293,7 +300,8 @@ def _reset_token():
 def before_call(context, case, kwargs):
     key = (case.operation.method.upper(), case.operation.path)
     _with_known_list_ids(case)
-    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and next(_list_turn) % 2:
+    webhooks = case.operation.path.startswith(LIST + "/webhooks")  # use_a_webhook_of_the_callers' (below)
+    if case.operation.path.startswith((LIST, "/api/v1/invitations/")) and not webhooks and next(_list_turn) % 2:
         _with_known_list(case, case.operation.path)
         return
     if key in EVERY_CALL or (key in EVERY_OTHER_CALL and not next(_task_turn) % 2):
@@ -372,3 +380,69 @@ def open_a_stream_that_ends(context, case, kwargs):
     query["ticket"] = ticket.json()["ticket"]
     threading.Timer(0.5, requests.post, args=(BASE_URL + "/api/v1/auth/logout",),
                     kwargs={"headers": headers, "timeout": 30}).start()
+
+
+WEBHOOKS = LIST + "/webhooks"
+WEBHOOK = WEBHOOKS + "/{webhook_id}"
+REDELIVER = WEBHOOK + "/deliveries/{delivery_id}/redeliver"
+_webhook_turn = itertools.count()
+
+
+_webhook_lists = {}  # Authorization → a list of the caller's that holds webhooks made for the fuzzer
+
+
+def _webhook_list_and_id(headers):
+    """A new webhook of the caller's, in a list kept for them (a new list once it holds MAX_WEBHOOKS_PER_LIST: the
+    caller's lists are few, MAX_LISTS_PER_USER): (list id, webhook id), or None."""
+    key = headers["Authorization"]
+    for _ in range(2):
+        list_id = _webhook_lists.get(key) or _fresh_list(headers)
+        if list_id is None:
+            return None
+        _webhook_lists[key] = list_id
+        made = requests.post(f"{BASE_URL}{LISTS}/{list_id}/webhooks", headers=headers, timeout=30,
+                             json={"url": WEBHOOK_URL, "events": ["task.*"]})
+        if made.status_code == 201:
+            return list_id, made.json()["id"]
+        _webhook_lists.pop(key)  # full, or gone (the fuzzer deleted it): another
+    return None
+
+
+def _logged_attempt(list_id, webhook_id, headers):
+    """A test send to the webhook, once the background thread has logged its attempt: the attempt's id."""
+    base = f"{BASE_URL}{LISTS}/{list_id}/webhooks/{webhook_id}"
+    if requests.post(base + "/test", headers=headers, timeout=30).status_code != 202:
+        return None
+    for _ in range(100):  # the worker that took the request sends at once; any other within BACKGROUND_INTERVAL
+        logged = _get(f"{LISTS}/{list_id}/webhooks/{webhook_id}/deliveries", headers)
+        if logged and logged["items"]:
+            return logged["items"][0]["id"]
+        time.sleep(0.1)
+    return None
+
+
+@schemathesis.hook("before_call")
+def use_a_webhook_of_the_callers(context, case, kwargs):
+    """Every other call of a webhook route gets a list of the caller's, a webhook made for it where the path names
+    one (an attempt logged where it names one), and the receiver's URL where its body has a url."""
+    path = case.operation.path
+    if not path.startswith(WEBHOOKS) or not WEBHOOK_URL or next(_webhook_turn) % 2:
+        return
+    headers = _caller(case)
+    parameters = case.path_parameters or {}
+    if isinstance(case.body, dict) and "url" in case.body:
+        case.body["url"] = WEBHOOK_URL
+    if not _an_id(parameters.get("list_id")):
+        return
+    if not _an_id(parameters.get("webhook_id")):  # the collection: a list of the caller's
+        if (list_id := _webhook_lists.get(headers["Authorization"]) or _fresh_list(headers)) is not None:
+            parameters["list_id"] = _webhook_lists.setdefault(headers["Authorization"], list_id)
+        return
+    if (made := _webhook_list_and_id(headers)) is None:
+        return
+    list_id, webhook_id = made
+    parameters.update(list_id=list_id, webhook_id=webhook_id)
+    if path == REDELIVER and _an_id(parameters.get("delivery_id")):
+        attempt = _logged_attempt(list_id, webhook_id, headers)
+        if attempt is not None:
+            parameters["delivery_id"] = attempt

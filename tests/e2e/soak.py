@@ -2,6 +2,7 @@
 
 import collections
 import functools
+import json
 import random
 import threading
 import time
@@ -793,3 +794,88 @@ def finish_stream_watchers(watchers, stop, settle=3.0):
                f"{sum(w.breaks for w in watchers)} broke and were opened again, "
                f"{sum(w.changed for w in watchers)} changed events")
     return problems, summary
+
+
+class Webhooks:
+    """Webhooks on some accounts' inboxes, pointing at a receiver of the soak's; then what the receiver saw against
+    the activity the service recorded and the delivery log."""
+
+    def __init__(self, urls, receiver):
+        self.urls = urls
+        self.receiver = receiver
+        self.registered = {}  # list id → webhook id
+
+    def register(self, accounts):
+        """A webhook for every task event on each account's inbox (a session of its own: the client's stay theirs)."""
+        for account in accounts:
+            url = self.urls[len(self.registered) % len(self.urls)]
+            login = requests.post(url + AUTH + "/login", json={"email": account.email, "password": PASSWORD},
+                                  timeout=TIMEOUT)
+            if login.status_code != 200:
+                continue
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            inbox = requests.get(url + "/api/v1/lists", headers=headers, timeout=TIMEOUT).json()["items"][0]["id"]
+            made = requests.post(f"{url}/api/v1/lists/{inbox}/webhooks", headers=headers, timeout=TIMEOUT,
+                                 json={"url": self.receiver.url(f"/soak/{inbox}"), "events": ["task.*"]})
+            if made.status_code == 201:
+                self.registered[inbox] = made.json()["id"]
+
+    def wait_until_sent(self, database, seconds):
+        """Until no event waits (retries back off 30 s, 60 s…; a killed worker's lease lapses in about a minute)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            (pending,) = query(database, "SELECT count(*) FROM webhook_events WHERE status = 'pending'")[0]
+            if pending == 0:
+                return True
+            time.sleep(1)
+        return False
+
+    def verify(self, database):
+        """(figures, problems): every activity entry of a webhooked inbox recorded after its webhook was made
+        reached the receiver under one webhook-id; repeats only as retries of that id (the
+        same body), and no 2xx after the first unless the delivery log lost that attempt (a worker killed
+        mid-send, its outcome never recorded)."""
+        problems = []
+        if not self.registered:
+            return {}, ["no webhook was registered"]
+        entries = query(database, "SELECT a.id, a.list_id FROM activity a JOIN webhooks w ON w.list_id = a.list_id "
+                                  "WHERE a.list_id = ANY(%s) AND a.at > w.created_at AND a.action LIKE 'task.%%'",
+                        (list(self.registered),))
+        events = query(database, "SELECT e.id, w.list_id, e.status::text, e.attempts, e.body FROM webhook_events e "
+                                 "JOIN webhooks w ON w.id = e.webhook_id WHERE w.list_id = ANY(%s)",
+                       (list(self.registered),))
+        logged = collections.Counter(row[0] for row in query(
+            database, "SELECT d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                      "WHERE w.list_id = ANY(%s)", (list(self.registered),)))
+        seen = collections.defaultdict(list)
+        for request in self.receiver.requests():
+            seen[request["headers"].get("webhook-id")].append(request)
+        by_activity = collections.Counter()
+        for event_id, list_id, status, _attempts, body in events:
+            requests_of = seen.get(str(event_id), [])
+            if status != "delivered":
+                problems.append(f"event {event_id}: {status} at the end")
+            if not requests_of:
+                problems.append(f"event {event_id}: never received")
+                continue
+            if {r["body"] for r in requests_of} != {body.encode()}:
+                problems.append(f"event {event_id}: a body other than the one stored")
+            if any(r["path"] != f"/soak/{list_id}" for r in requests_of):
+                problems.append(f"event {event_id}: sent to another webhook's URL")
+            successes = sum(1 for r in requests_of if 200 <= r["status"] < 300)
+            unlogged = len(requests_of) - logged[event_id]
+            if successes != 1 and successes - 1 > unlogged:
+                problems.append(f"event {event_id}: {successes} 2xx received, {unlogged} attempt(s) not logged")
+            by_activity[json.loads(body)["data"]["activity"]["id"]] += 1
+        expected = collections.Counter(entry_id for entry_id, _ in entries)
+        if by_activity != expected:
+            missing = sorted(set(expected) - set(by_activity))[:10]
+            extra = sorted((by_activity - expected).elements())[:10]
+            problems.append(f"activity without exactly one event: missing {missing}, extra {extra}")
+        unknown_ids = set(seen) - {str(row[0]) for row in events}
+        if unknown_ids:
+            problems.append(f"the receiver got webhook-ids of no event: {sorted(unknown_ids)[:10]}")
+        figures = {"webhooks": len(self.registered), "events": len(events), "entries": len(expected),
+                   "received": sum(len(r) for r in seen.values()), "distinct_ids": len(seen),
+                   "retried": sum(1 for row in events if row[3] > 1)}
+        return figures, problems

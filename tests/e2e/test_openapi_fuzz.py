@@ -21,6 +21,7 @@ import requests
 
 from tests.e2e.conftest import ROOT
 from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer
+from tests.webhook_receiver import Receiver
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 # What the document promises: no 5xx, only documented statuses, content types, headers and bodies.
@@ -82,9 +83,10 @@ def test_every_operation_answers_as_documented(start_server, database, tmp_path)
     smtp = SMTPServer().start()  # so the password-reset routes answer as configured, not 503
     server = start_server(AUTH_RATE_LIMIT="100000 per minute", LOGIN_FAILURE_LIMIT=100000, MAIL_SERVER="127.0.0.1",
                           MAIL_PORT=smtp.port, MAIL_DEFAULT_SENDER=SENDER, PASSWORD_RESET_URL=RESET_URL,
-                          INVITATION_URL=INVITATION_URL,
+                          INVITATION_URL=INVITATION_URL, WEBHOOK_ALLOW_HTTP="true",
                           # The hooks make a fresh list for every other list operation: hundreds in a run.
                           MAX_LISTS_PER_USER=100000)
+    receiver = Receiver().start()  # where the hooks' webhooks point: their deliveries succeed
     answer = requests.get(server.url + "/openapi.json", timeout=10)
     assert answer.status_code == 200, answer.text
     document = answer.json()
@@ -117,6 +119,7 @@ def test_every_operation_answers_as_documented(start_server, database, tmp_path)
         "FUZZ_PASSWORD": PASSWORD,
         "FUZZ_LOGIN": json.dumps(login),
         "FUZZ_DATABASE_URL": database.url,
+        "FUZZ_WEBHOOK_URL": receiver.url(),
     }
     command = [
         SCHEMATHESIS, "--config-file", str(config), "--no-color", "run", str(schema), "--url", server.url,
@@ -134,6 +137,7 @@ def test_every_operation_answers_as_documented(start_server, database, tmp_path)
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     server.stop()
     smtp.stop()
+    receiver.stop()
     assert server.non_json_lines() == []
     log = [json.loads(line) for line in server.lines]
     errors = [entry for entry in log if entry.get("level") in ("ERROR", "CRITICAL")]

@@ -1,8 +1,11 @@
-"""Soak: two instances under a mixed workload through a worker kill, a database outage and a mail outage.
+"""Soak: two instances under a mixed workload through a worker kill, a database outage, a mail outage and an
+outage of a webhook receiver.
 
 Nothing acknowledged is lost or changed (a rebalance, provoked once, renumbers tasks: only their position and
 version may change behind their writer's back), no answer is an undocumented error, the errors stop within
-seconds of the last fault, every queued reset message arrives exactly once, and workers do not grow.
+seconds of the last fault, every queued reset message arrives exactly once, every task change of a list with
+a webhook reaches the receiver under exactly one webhook-id (repeated only as retries, none after a recorded
+success), and workers do not grow.
 TASKAPI_SOAK_SECONDS sets the duration (180 by default, at least 120: the faults and a quiet end must fit).
 """
 
@@ -20,6 +23,7 @@ from tests.e2e.conftest import PG_ADMIN_URL
 from tests.e2e.helpers import query
 from tests.e2e.soak import (
     RssSampler,
+    Webhooks,
     Workload,
     finish_stream_watchers,
     recovery_seconds,
@@ -29,6 +33,7 @@ from tests.e2e.soak import (
     verify,
 )
 from tests.smtp import INVITATION_URL, RESET_URL, SENDER, SMTPServer, reset_token
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.soak
 
@@ -43,6 +48,8 @@ RSS_GROWTH_LIMIT = 10  # percent, from after warm-up to the end, for every worke
 # for was 10 MiB in 150 s, 4 MiB a minute. See docs/performance.md, "Memory".
 RSS_SLOPE_LIMIT = 2.0
 MAIL_DRAIN = 90  # seconds after the workload for the outbox to empty (retries back off 5, 10, 20 s…)
+RECEIVER_OUTAGE = 20  # seconds the webhook receiver answers 503
+WEBHOOK_DRAIN = 150  # seconds after the workload for the webhooks' outbox to empty (30 s, 60 s…; a lease lapsing)
 
 
 def _terminate_backends(database_name):
@@ -75,12 +82,15 @@ def _wait_for_mail(database, smtp):
 
 def test_soak(start_server, database, capsys):
     smtp = SMTPServer().start()
+    receiver = Receiver().start()
     env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_DEFAULT_SENDER": SENDER,
            "MAIL_TIMEOUT": 5, "PASSWORD_RESET_URL": RESET_URL, "INVITATION_URL": INVITATION_URL,
            "BACKGROUND_INTERVAL": 1,
            "AUTH_RATE_LIMIT": "100000 per minute", "DB_CONNECT_TIMEOUT": 2,
            # No hourly cap on messages per address: every acknowledged request for an account queues one.
-           "PASSWORD_RESET_PER_EMAIL": 1_000_000}
+           "PASSWORD_RESET_PER_EMAIL": 1_000_000,
+           # The webhook receiver is on 127.0.0.1, over http.
+           "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_TIMEOUT": 2}
     try:
         servers = [start_server(**env), start_server(**env)]  # two workers each, as the Procfile runs them
         workload = Workload([server.url for server in servers], clients=6)
@@ -91,8 +101,11 @@ def test_soak(start_server, database, capsys):
         def at(second):
             time.sleep(max(0.0, started + second - time.monotonic()))
 
+        webhooks = Webhooks([server.url for server in servers], receiver)
         workload.start()
         watchers, watchers_stop = start_stream_watchers(servers[0], workload)  # streams through the worker kill
+        at(10)
+        webhooks.register(workload.accounts()[::2])  # on every other account's inbox
         at(max(15, SECONDS * 0.1))  # warm-up
         rss_before = _worker_rss(servers)
 
@@ -100,6 +113,11 @@ def test_soak(start_server, database, capsys):
         smtp.stop()
         at(SECONDS * 0.2 + SMTP_OUTAGE)
         smtp.start()  # the same port
+
+        at(SECONDS * 0.3)
+        receiver.answer(503)
+        at(SECONDS * 0.3 + RECEIVER_OUTAGE)
+        receiver.answer(204)
 
         at(SECONDS * 0.4)
         killed = servers[0].worker_pids()[0]
@@ -118,10 +136,13 @@ def test_soak(start_server, database, capsys):
         workers_at_end = [len(server.worker_pids()) for server in servers]
 
         _wait_for_mail(database, smtp)
+        webhooks_sent = webhooks.wait_until_sent(database, WEBHOOK_DRAIN)
         feed_problems = workload.finish_feeds()
         verified, problems = verify(workload, database)
+        webhook_figures, webhook_problems = webhooks.verify(database)
     finally:
         smtp.stop()
+        receiver.stop()
 
     stats = workload.stats
     acknowledged = workload.acknowledged_writes()
@@ -143,7 +164,7 @@ def test_soak(start_server, database, capsys):
                f"lost={acknowledged - verified} non2xx={stats.non2xx()} "
                f"recovery={'never' if recovery is None else f'{recovery:.1f}'}s rss_growth={growth:.1f}% "
                f"rss_slope={max((s for s in slopes.values() if s is not None), default=0):+.3f}MiB/min "
-               f"mail={sum(tokens.values())}/{queued}")
+               f"mail={sum(tokens.values())}/{queued} webhooks={webhook_figures}")
     with capsys.disabled():
         print(f"\n{summary}")
         print(f"soak faults: smtp down {SMTP_OUTAGE}s, worker {killed} killed, {terminated} database backends "
@@ -163,7 +184,7 @@ def test_soak(start_server, database, capsys):
                 json.dump({"seconds": SECONDS, "warmup": warmup, "killed": killed, "survivors": survivors,
                            "series": {str(pid): samples for pid, samples in sampler.series.items()}}, out)
         print(stream_summary)
-        for problem in (stats.unexpected + problems + feed_problems + stream_problems)[:30]:
+        for problem in (stats.unexpected + problems + feed_problems + stream_problems + webhook_problems)[:30]:
             print(f"soak problem: {problem}")
 
     assert acknowledged > 0 and requested > 0
@@ -182,3 +203,7 @@ def test_soak(start_server, database, capsys):
     assert requested <= queued <= requested + unknown, "every acknowledged reset request queued one message"
     assert sum(tokens.values()) == queued and max(tokens.values()) == 1, "a message lost or sent twice"
     assert received == issued, "every reset token issued was mailed, and only those"
+    assert webhooks_sent, "events still waited in the webhooks' outbox"
+    assert webhook_figures.get("events", 0) > 0, "task changes of the webhooks' lists were sent"
+    assert webhook_figures.get("retried", 0) > 0, "the receiver's outage was met"
+    assert webhook_problems == [], "a change without exactly one delivery, or one sent after success (above)"

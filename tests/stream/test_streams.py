@@ -184,6 +184,31 @@ def test_a_commit_publishes_its_lists_once(make_app):
     pubsub.close()
 
 
+def test_every_kind_of_task_write_publishes_its_list(make_app):
+    """A write that locks its list through its task (PATCH, toggle, trash, restore, move) publishes it too, not
+    only the writes that name their list."""
+    redis_or_skip()
+    app = make_app(REDIS_URL=REDIS_URL)
+    client = app.test_client()
+    ada = person(client, "Ada")
+    inbox = client.get("/api/v1/lists", headers=ada.auth).get_json()["items"][0]["id"]
+    task = add_task(client, ada.auth, inbox)["id"]
+    pubsub = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(fanout.CHANNEL)
+    pubsub.get_message(timeout=1)
+    writes = [("patch", f"/api/v1/tasks/{task}", {"title": "Oat milk"}),
+              ("patch", f"/api/v1/tasks/{task}/toggle", None),
+              ("post", f"/api/v1/tasks/{task}/move", {"after": None}),
+              ("delete", f"/api/v1/tasks/{task}", None),
+              ("post", f"/api/v1/tasks/{task}/restore", None)]
+    for method, path, body in writes:
+        answer = getattr(client, method)(path, json=body, headers=ada.auth)
+        assert answer.status_code < 300, (path, answer.get_json())
+        message = pubsub.get_message(timeout=2)
+        assert message is not None and message["data"] == b'{"lists": [%d]}' % inbox, (method, path)
+    pubsub.close()
+
+
 def test_a_redis_outage_fails_no_write_and_costs_it_nothing(make_app):
     app = make_app(REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
     client = app.test_client()

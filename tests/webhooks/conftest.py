@@ -1,0 +1,23 @@
+"""Webhook fixtures: Ada and her list "Home", and a real receiver on 127.0.0.1 (stopped after the test)."""
+
+import pytest
+
+from tests.helpers.lists import create_list, person
+from tests.webhook_receiver import Receiver
+
+
+@pytest.fixture
+def ada(client):
+    return person(client, "Ada")
+
+
+@pytest.fixture
+def home(client, ada):
+    return create_list(client, ada.auth, "Home")
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver().start()
+    yield server
+    server.stop()
