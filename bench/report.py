@@ -19,8 +19,9 @@ PAIRS = (
     ("taskapi tag list", "taskapi list", "list of 20 with a tag filter / plain list", 1.1),
     ("taskapi one pat", "taskapi one", "one task with a personal access token / with a JWT", 1.0),
     # The worker that took the create also sends its event (the background thread: claim, sign, POST to the
-    # sink, record the outcome), so this is the whole cost of a webhook, delivery included: one run measured 1.8.
-    ("taskapi create webhook", "taskapi create", "create in a list with one webhook / in the inbox", 2.0),
+    # sink, record the outcome), so this is the whole cost of a webhook, delivery included; the bound is the
+    # one set for a write with webhooks against one without (docs/performance.md says where it stands).
+    ("taskapi create webhook", "taskapi create", "create in a list with one webhook / in the inbox", 1.1),
 )
 TARGETS = {"cpu_ratio": 1.0, "cpu_throughput": 1.0, "network_throughput": 1.25, "network_p99_ms": 150,
            "login_per_core": 20, "rss_mb": 70, "start_s": 1.0, "scaling": 1.3}
