@@ -28,6 +28,7 @@ from tests.helpers.database import (
     sqlite_no_sync,
     test_environ,
 )
+from tests.helpers.lists import person
 from tests.helpers.serializers import assert_dumps_alike
 from tests.smtp import SMTPServer
 
@@ -185,3 +186,20 @@ def bob(client):
 def auth(user):
     """Authorization headers of the registered user."""
     return bearer(user["access_token"])
+
+
+# Three people for the tests of lists, activity, webhooks and streams (each an id, name and Authorization
+# headers): they use the `client` of the test asking, so a module's own client fixture (another app) serves.
+@pytest.fixture
+def ada(client):
+    return person(client, "Ada")
+
+
+@pytest.fixture
+def ben(client):
+    return person(client, "Ben")
+
+
+@pytest.fixture
+def cal(client):
+    return person(client, "Cal")

@@ -1,23 +1,8 @@
-"""Activity fixtures: three people (as the lists' tests have them) and a list of Ada's shared with Ben."""
+"""Activity fixtures: a list of Ada's shared with Ben (the people are tests/conftest.py's)."""
 
 import pytest
 
-from tests.helpers.lists import add_member, create_list, person
-
-
-@pytest.fixture
-def ada(client):
-    return person(client, "Ada")
-
-
-@pytest.fixture
-def ben(client):
-    return person(client, "Ben")
-
-
-@pytest.fixture
-def cal(client):
-    return person(client, "Cal")
+from tests.helpers.lists import add_member, create_list
 
 
 @pytest.fixture

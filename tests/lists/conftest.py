@@ -1,23 +1,8 @@
-"""List fixtures: three registered people (id, Authorization headers), and a list of Ada's."""
+"""List fixtures: a list of Ada's (the people, Ada, Ben and Cal, are tests/conftest.py's)."""
 
 import pytest
 
-from tests.helpers.lists import create_list, person
-
-
-@pytest.fixture
-def ada(client):
-    return person(client, "Ada")
-
-
-@pytest.fixture
-def ben(client):
-    return person(client, "Ben")
-
-
-@pytest.fixture
-def cal(client):
-    return person(client, "Cal")
+from tests.helpers.lists import create_list
 
 
 @pytest.fixture

@@ -27,14 +27,6 @@ def client(stream_app):
     return stream_app.test_client()
 
 
-@pytest.fixture
-def ada(client):
-    return person(client, "Ada")
-
-
-@pytest.fixture
-def ben(client):
-    return person(client, "Ben")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from taskapi.models import utcnow
 from taskapi.stream import tickets
 from taskapi.stream.models import OpenStream
 from tests.helpers.api import assert_error, bearer
-from tests.helpers.lists import person
 from tests.stream.helpers import STREAM, TICKET, Reader, ticket
 
 
@@ -20,10 +19,6 @@ def open_rows(app):
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(OpenStream)).scalar_one()
 
-
-@pytest.fixture
-def ada(client):
-    return person(client, "Ada")
 
 
 def test_a_ticket_is_used_once_across_two_instances(make_app, ada):

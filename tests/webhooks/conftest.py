@@ -1,14 +1,9 @@
-"""Webhook fixtures: Ada and her list "Home", and a real receiver on 127.0.0.1 (stopped after the test)."""
+"""Webhook fixtures: Ada's list "Home", and a real receiver on 127.0.0.1 (stopped after the test)."""
 
 import pytest
 
-from tests.helpers.lists import create_list, person
+from tests.helpers.lists import create_list
 from tests.webhook_receiver import Receiver
-
-
-@pytest.fixture
-def ada(client):
-    return person(client, "Ada")
 
 
 @pytest.fixture
