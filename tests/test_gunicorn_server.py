@@ -205,8 +205,20 @@ def stream_ticket(server, auth):
     return response.json()["ticket"]
 
 
+def read_all_logged(server):
+    """How many lines the server has logged, once every line it logged before this call has been read: a
+    request's own line follows them in its output (a previous test's error may still be on its way)."""
+    marker = uuid.uuid4().hex
+    requests.get(server.url + "/health/live", headers={"X-Request-ID": marker}, timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while not any(marker in line for line in server.lines):
+        assert time.monotonic() < deadline, "\n".join(server.lines[-20:])
+        time.sleep(0.05)
+    return len(server.lines)
+
+
 def test_streams_hold_no_thread_and_hear_of_changes(server):
-    logged_before = len(server.lines)
+    logged_before = read_all_logged(server)
     auth = signed_up(server, f"{uuid.uuid4().hex[:8]}@example.com")
     streams = [StreamClient(server.port, stream_ticket(server, auth)) for _ in range(6)]  # 3 per thread
     try:
