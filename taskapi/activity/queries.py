@@ -21,7 +21,7 @@ def list_activity(user, list_id, limit, cursor=None):
     """A page of a list's activity: 404 unless the user is a member (as for a list that does not exist)."""
     _, role = list_and_role(user, list_id)
     roles = {list_id: Role(role)}
-    return _page(user, Activity.list_id == list_id, ("list", list_id), roles, limit, cursor)
+    return _page(user, (Activity.list_id == list_id,), ("list", list_id), roles, limit, cursor)
 
 
 def task_activity(user, task_id, limit, cursor=None):
@@ -35,9 +35,10 @@ def task_activity(user, task_id, limit, cursor=None):
 
 
 def _page(user, where, scope, roles, limit, cursor):
+    """A page of the entries meeting every condition of `where`, newest first; the cursor is bound to `scope`."""
     of, key = scope
     query = (select(Activity, User.name).outerjoin(User, User.id == Activity.actor_id)
-             .where(*(where if isinstance(where, tuple) else (where,))).order_by(Activity.id.desc()).limit(limit + 1))
+             .where(*where).order_by(Activity.id.desc()).limit(limit + 1))
     if cursor is not None:
         state = cursors.load(SALT, CURSOR_SCHEMA, user, cursor, "cursor")
         if (state["of"], state["key"]) != scope:

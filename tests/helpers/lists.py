@@ -96,3 +96,13 @@ def stored_state(app):
         tasks = db.session.execute(select(Task.__table__).order_by(Task.id)).mappings().all()
     return {"lists": stored_lists(app), "members": stored_members(app),
             "tasks": {row["id"]: dict(row) for row in tasks}}
+
+
+def as_role(app, world, role):
+    """The Authorization headers of `world.actor` as a member of `world.home` with `role`: Ada's own for
+    "owner", the actor's, not a member, for None. For the role matrices of lists and webhooks."""
+    if role == "owner":
+        return world.ada.auth
+    if role is not None:
+        add_member(app, world.home["id"], world.actor.id, role)
+    return world.actor.auth

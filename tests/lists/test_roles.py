@@ -10,6 +10,7 @@ from tests.helpers.api import assert_error
 from tests.helpers.lists import (
     ROLES,
     add_member,
+    as_role,
     create_list,
     list_url,
     member_url,
@@ -45,14 +46,6 @@ def world(app, client):
     return SimpleNamespace(ada=ada, actor=actor, vic=vic, home=home, theirs=theirs, pending=pending, done=done,
                            trashed=trashed, their_task=their_task)
 
-
-def as_role(app, world, role):
-    """The actor's Authorization headers, as a member of Home with `role` (the owner: Ada); None: no member."""
-    if role == "owner":
-        return world.ada.auth
-    if role is not None:
-        add_member(app, world.home["id"], world.actor.id, role)
-    return world.actor.auth
 
 
 @dataclass(frozen=True)

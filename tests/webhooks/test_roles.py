@@ -10,7 +10,7 @@ from taskapi.extensions import db
 from taskapi.models import utcnow
 from taskapi.webhooks.models import WebhookDelivery
 from tests.helpers.api import assert_error
-from tests.helpers.lists import ROLES, add_member, create_list, person
+from tests.helpers.lists import ROLES, as_role, create_list, person
 from tests.helpers.webhooks import PUBLIC_URL, create_webhook, put_event, stored_webhooks, webhooks_url
 
 MANAGE = {"admin", "owner"}
@@ -31,13 +31,6 @@ def world(app, client):
         logged_id = logged.id
     return SimpleNamespace(ada=ada, actor=actor, home=home, hook=hook, delivery_id=logged_id)
 
-
-def as_role(app, world, role):
-    if role == "owner":
-        return world.ada.auth
-    if role is not None:
-        add_member(app, world.home["id"], world.actor.id, role)
-    return world.actor.auth
 
 
 @dataclass(frozen=True)
