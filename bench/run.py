@@ -32,7 +32,9 @@ REGIMES = ("cpu", "network")
 OPERATIONS = ("list", "one", "create", "patch")
 # bare in both regimes; the rest in the cpu regime: login, the list filtered by a tag, and on the 1 M-row
 # database the list, cursor pages (first and last of 100 k tasks) and feed reads (100 changes of 1 k / 100 k);
-# create_webhook (both regimes): the create, in a list of the writer's with one webhook (a sink answering 204).
+# create_webhook (both regimes): the create in a list of the writer's with one webhook (a sink answering 204),
+# and beside it its baseline, the same create in a list of the writer's without webhooks (create list); with
+# --before and create_webhook in --before-cases, the same pair on the before server.
 EXTRAS = ("bare", "login", "tag", "pat", "list-1m", "deep", "create_webhook")
 COMPARED = ("taskapi", "ref-sync", "ref-gthread")
 
@@ -123,7 +125,7 @@ def migration_heads(tree):
     return set(ScriptDirectory(str(Path(tree) / "migrations")).get_heads())
 
 
-def scripts(tokens, task_ids, tag, webhook_list=None):
+def scripts(tokens, task_ids, tag, webhook_lists=None):
     """Operation → wrk script. `tag` makes each run's PATCH titles new, so every PATCH really writes."""
     reader = client.bearer(tokens["reader"])
     writer = client.bearer(tokens["writer"])
@@ -146,9 +148,11 @@ def scripts(tokens, task_ids, tag, webhook_list=None):
         "tag": lua("GET", f"{TASKS}?tag={database.TAG}", reader),
         # The same read as "one", authenticated by a personal access token instead of a JWT.
         "pat": tokens.get("personal") and lua("GET", task_paths[0], client.bearer(tokens["personal"])),
-        # The create, in a list whose one webhook receives every task event: the outbox's cost on a write.
-        "create_webhook": webhook_list and lua("POST", TASKS, {**writer, **json_type}, counter_body=(
-            f'{{"title": "Bench task %d", "priority": "high", "list_id": {webhook_list}}}')),
+        # The create in a list without webhooks, and in one whose one webhook receives every task event: what
+        # the outbox and the delivery cost a write.
+        **{case: lua("POST", TASKS, {**writer, **json_type}, counter_body=(
+            f'{{"title": "Bench task %d", "priority": "high", "list_id": {list_id}}}'))
+           for case, list_id in zip(("create_list", "create_webhook"), webhook_lists or (), strict=False)},
     }
 
 
@@ -167,8 +171,8 @@ class Regime:
         self.tokens = {}
         self.before_tokens = {}
         self.deep_paths = {}
-        self.sink = None
-        self.webhook_list = None
+        self.sink = self.sink_port = self.runner = None
+        self.webhook_lists = self.before_webhook_lists = self.web_webhook_lists = None
 
     def database_url(self, db):
         if self.proxy is None:
@@ -192,24 +196,32 @@ class Regime:
         if "taskapi-1m" in self.servers and "deep" in self.args.cases:
             self.deep_paths = self.find_deep_paths()
         if "create_webhook" in self.args.cases:
-            self.webhook_list = self.list_with_a_webhook()
+            self.sink_port = servers.free_port()
+            self.sink = subprocess.Popen(["taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.sink", "--port",
+                                          str(self.sink_port)], cwd=servers.ROOT)
+            self.webhook_lists = self.lists_for_webhooks("taskapi", self.tokens["writer"])
+            self.web_webhook_lists = self.lists_for_webhooks("taskapi-web", self.tokens["writer"])
+            self.runner = servers.background_runner(self.database_url(self.databases["small"]), self.work_dir,
+                                                    LOAD_CORE)
+            if "before" in self.servers and "create_webhook" in self.args.before_cases.split(","):
+                self.before_webhook_lists = self.lists_for_webhooks("before", self.before_tokens["writer"])
         self.check_equal_output()
 
-    def list_with_a_webhook(self):
-        """A list of the writer's whose one webhook (every task event) posts to a sink on the load core: its id."""
-        port = servers.free_port()
-        self.sink = subprocess.Popen(["taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.sink", "--port",
-                                      str(port)], cwd=servers.ROOT)
-        url, writer = self.servers["taskapi"].url, client.bearer(self.tokens["writer"])
-        made = client.call(url, "POST", "/api/v1/lists", writer, {"name": f"Webhooked {self.name}"})
-        if made.status != 201:
-            raise SystemExit(f"making the webhook's list answered {made.status}: {made.body[:200]!r}")
-        list_id = made.json()["id"]
-        hook = client.call(url, "POST", f"/api/v1/lists/{list_id}/webhooks", writer,
-                           {"url": f"http://127.0.0.1:{port}/hook", "events": ["task.*"]})
+    def lists_for_webhooks(self, key, writer_token):
+        """Two lists of the writer's on server `key`: one without webhooks, one whose one webhook (every task event)
+        posts to the sink on the load core; their ids."""
+        url, writer = self.servers[key].url, client.bearer(writer_token)
+        ids = []
+        for name in ("Plain", "Webhooked"):
+            made = client.call(url, "POST", "/api/v1/lists", writer, {"name": f"{name} {self.name}"})
+            if made.status != 201:
+                raise SystemExit(f"making a list on {key} answered {made.status}: {made.body[:200]!r}")
+            ids.append(made.json()["id"])
+        hook = client.call(url, "POST", f"/api/v1/lists/{ids[1]}/webhooks", writer,
+                           {"url": f"http://127.0.0.1:{self.sink_port}/hook", "events": ["task.*"]})
         if hook.status != 201:
-            raise SystemExit(f"registering the webhook answered {hook.status}: {hook.body[:200]!r}")
-        return list_id
+            raise SystemExit(f"registering the webhook on {key} answered {hook.status}: {hook.body[:200]!r}")
+        return tuple(ids)
 
     def place_database(self):
         direct_rtt = postgres.round_trip_ms(self.cluster.admin_url)
@@ -236,6 +248,9 @@ class Regime:
                     name, "reference_app", small_url, self.work_dir, model)
         if "bare" in args.cases:
             plan["bare"] = lambda name: servers.bench_app(name, "bare_app", small_url, self.work_dir, "gthread")
+        if "create_webhook" in args.cases:
+            plan["taskapi-web"] = lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir,
+                                                               args.threads, BACKGROUND_WORK="false")
         if self.name == "cpu" and {"list-1m", "deep"} & set(args.cases):
             large_url = self.database_url(self.databases["large"])
             plan["taskapi-1m"] = lambda name: servers.taskapi(name, large_url, args.workers, self.work_dir,
@@ -305,8 +320,10 @@ class Regime:
 
     def cases(self, tag):
         """Case name → (server, script), taskapi and both references interleaved per operation."""
-        common = scripts(self.tokens, self.databases["task_ids"], tag, self.webhook_list)
-        before = self.before_tokens and scripts(self.before_tokens, self.databases["before_task_ids"], tag)
+        common = scripts(self.tokens, self.databases["task_ids"], tag, self.webhook_lists)
+        web = scripts(self.tokens, self.databases["task_ids"], tag, self.web_webhook_lists)
+        before = self.before_tokens and scripts(self.before_tokens, self.databases["before_task_ids"], tag,
+                                                self.before_webhook_lists)
         found = {}
         for operation in OPERATIONS:
             if operation in self.args.cases:
@@ -324,9 +341,12 @@ class Regime:
             found["taskapi tag list"] = Case("taskapi tag list", self.servers["taskapi"], common["tag"])
         if self.name == "cpu" and "pat" in self.args.cases:
             found["taskapi one pat"] = Case("taskapi one pat", self.servers["taskapi"], common["pat"])
-        if self.webhook_list is not None:
-            found["taskapi create webhook"] = Case("taskapi create webhook", self.servers["taskapi"],
-                                                   common["create_webhook"])
+        for key, lists, made in (("taskapi", self.webhook_lists, common), ("taskapi-web", self.web_webhook_lists, web),
+                                 ("before", self.before_webhook_lists, before)):
+            if lists is not None:  # each pair side by side, so that both meet the same moment's load
+                for operation in ("create_list", "create_webhook"):
+                    name = f"{key} {operation.replace('_', ' ')}"
+                    found[name] = Case(name, self.servers[key], made[operation])
         if "taskapi-1m" in self.servers and "list-1m" in self.args.cases:
             large = scripts({**self.tokens, "reader": self.tokens["large"]}, self.databases["task_ids"], tag)
             found["taskapi-1m list"] = Case("taskapi-1m list", self.servers["taskapi-1m"], large["list"])
@@ -339,9 +359,10 @@ class Regime:
         for server in self.servers.values():
             server.stop()
         self.stop_proxy()
-        if self.sink is not None:
-            self.sink.terminate()
-            self.sink.wait()
+        for process in (self.runner, self.sink):
+            if process is not None:
+                process.terminate()
+                process.wait()
 
 
 def drain(server):

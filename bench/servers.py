@@ -134,11 +134,22 @@ def release(database_url, log_dir, cwd=ROOT):
                        check=True)
 
 
-def taskapi(name, database_url, workers, log_dir, threads=None, cwd=ROOT):
+def taskapi(name, database_url, workers, log_dir, threads=None, cwd=ROOT, **extra_env):
     """taskapi exactly as the Procfile's web line starts it (gunicorn.conf.py and all), from `cwd`'s files."""
     server = Server(name, procfile(cwd)["web"], {}, log_dir, "/health", cwd=cwd)
     server.env.update(taskapi_env(with_application_name(database_url, server.application_name), workers, threads))
+    server.env.update({key: str(value) for key, value in extra_env.items()})
     return server
+
+
+def background_runner(database_url, log_dir, core):
+    """`flask background run` on `core`: the background jobs in a process of their own (a `worker` process type),
+    its backends named apart from every server's. The caller stops it (terminate())."""
+    env = taskapi_env(with_application_name(database_url, "bench-background"), 1)
+    env["BACKGROUND_INTERVAL"] = "1"
+    log = open(Path(log_dir) / "background.log", "ab")  # noqa: SIM115 - the process writes it until stopped
+    return subprocess.Popen(["taskset", "-c", str(core), "flask", "background", "run"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
 
 
 # gunicorn's two thread models: one request at a time, or taskapi's default of four threads.

@@ -202,7 +202,8 @@ def mail_settings(environ, env):
         "INVITATIONS_PER_HOUR": _int(environ, "INVITATIONS_PER_HOUR", 20),
         # Each process delivers in a background thread, woken at once by its own requests and
         # every BACKGROUND_INTERVAL seconds for other processes' messages and retries.
-        "BACKGROUND_WORK": env != "testing",
+        # Off on the web processes only where `flask background run` runs as a process type of its own.
+        "BACKGROUND_WORK": _bool(environ, "BACKGROUND_WORK", env != "testing"),
         "BACKGROUND_INTERVAL": _int(environ, "BACKGROUND_INTERVAL", 5),
         # Each maintenance job (taskapi/maintenance.py) runs once per this many seconds, in one process of all.
         "MAINTENANCE_INTERVAL": _int(environ, "MAINTENANCE_INTERVAL", 3600),

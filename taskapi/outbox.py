@@ -19,8 +19,9 @@ from taskapi.extensions import db
 from taskapi.models import rowcount, utcnow
 
 
-def claim(model, pending, batch, lease, include_not_yet_due=False, where=(), detach=False):
-    """Lease up to `batch` rows of `model` whose status is `pending` to this process, oldest first; commits.
+def claim(model, pending, batch, lease, include_not_yet_due=False, where=(), detach=False, commit=True):
+    """Lease up to `batch` rows of `model` whose status is `pending` to this process, oldest first; commits
+    (unless `commit` is false: the caller reads what it needs for sending first, and commits before sending).
 
     A row is claimable when its lease is unset or lapsed and (unless `include_not_yet_due`) its
     next_attempt_at has come; `where` narrows further. Each claimed row's `attempts` grows by one.
@@ -47,7 +48,8 @@ def claim(model, pending, batch, lease, include_not_yet_due=False, where=(), det
     if detach:
         for row in rows:
             db.session.expunge(row)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return rows
 
 

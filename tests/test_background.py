@@ -1,12 +1,14 @@
 """The background thread: runs every job, at once when woken, and survives a database that goes away."""
 
+import os
+import signal
 import threading
 import time
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from taskapi import background, memory
+from taskapi import background, config, memory
 
 
 @pytest.fixture
@@ -43,6 +45,49 @@ def test_a_wake_runs_the_jobs_at_once(worker_app):
     background.register(worker_app, runs.set)
     background.wake(worker_app)
     assert runs.wait(10)  # not the 30 s interval (the first round, maintenance's, may still be running)
+
+
+def test_a_wake_for_one_job_runs_that_job_alone(worker_app):
+    runs = []
+    first, second = (lambda: runs.append("first")), (lambda: runs.append("second"))
+    background.register(worker_app, first)
+    background.register(worker_app, second)
+    background.start(worker_app)
+    until(lambda: len(runs) >= 2)
+    background.wake(worker_app, second)
+    until(lambda: len(runs) >= 3)
+    time.sleep(0.2)
+    assert runs == ["first", "second", "second"]
+
+
+def test_a_wake_for_a_gathering_job_waits_for_work_to_gather_first(worker_app):
+    runs = []
+    background.register(worker_app, lambda: runs.append(time.monotonic()), gather=0.5)
+    gathering = worker_app.extensions[background.EXTENSION].jobs[-1]
+    background.start(worker_app)
+    until(lambda: len(runs) >= 1)
+    woken = time.monotonic()
+    for _ in range(3):  # wakes meanwhile make no round of their own
+        background.wake(worker_app, gathering)
+        time.sleep(0.05)
+    until(lambda: len(runs) >= 2)
+    time.sleep(0.3)
+    assert len(runs) == 2 and runs[1] - woken >= 0.45
+
+
+def test_a_job_that_found_work_runs_again_at_once(worker_app):
+    found = iter([True, True, False])
+    runs = []
+
+    def job():
+        runs.append(1)
+        return next(found, False)
+
+    background.register(worker_app, job)
+    background.start(worker_app)
+    until(lambda: len(runs) >= 3)  # no wake, and the interval is 30 s
+    time.sleep(0.2)
+    assert len(runs) == 3
 
 
 def test_a_database_outage_pauses_the_jobs_and_logs_once(worker_app, caplog):
@@ -90,3 +135,28 @@ def test_the_thread_gives_freed_memory_back_every_trim_interval(worker_app, monk
     monkeypatch.setattr(memory, "release_free_memory", trims.set)
     background.start(worker_app)
     until(trims.is_set)
+
+
+def test_flask_background_run_runs_the_jobs_here_until_sigterm(make_app):
+    app = make_app()  # BACKGROUND_WORK off, as on web processes beside such a process
+    before = signal.getsignal(signal.SIGTERM)
+    """The loop of a process type of its own: every job at once, in the command's own thread, ended by SIGTERM
+    after the jobs under way."""
+    runs = []
+
+    def job():
+        runs.append(threading.current_thread() is threading.main_thread())
+        os.kill(os.getpid(), signal.SIGTERM)
+        return False
+
+    background.register(app, job)
+    result = app.test_cli_runner().invoke(args=["background", "run"])
+    assert result.exit_code == 0, result.output
+    assert runs == [True]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_background_work_is_on_outside_testing_unless_turned_off():
+    development = {"TASKAPI_ENV": "development"}
+    assert config.load("/tmp", development)["BACKGROUND_WORK"] is True
+    assert config.load("/tmp", {**development, "BACKGROUND_WORK": "false"})["BACKGROUND_WORK"] is False

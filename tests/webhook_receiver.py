@@ -1,7 +1,9 @@
 """A real webhook receiver for the tests (an HTTP server on 127.0.0.1 in the test process) that keeps what it is
 sent and answers as told: 2xx, a failure, a hang past the timeout, a slow answer, a redirect, a huge body, an outage."""
 
+import contextlib
 import http.server
+import socket
 import ssl
 import threading
 import time
@@ -13,6 +15,12 @@ HUGE = 16 * 1024 * 1024
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: "_Server"
+    protocol_version = "HTTP/1.1"  # connections kept alive between requests, as most endpoints do
+
+    def setup(self):
+        super().setup()
+        with self.server.receiver.lock:
+            self.server.receiver.connections.add(self.connection)
 
     def do_POST(self):  # noqa: N802 - http.server's hook name
         receiver = self.server.receiver
@@ -22,7 +30,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         answered = {"redirect": 302, "huge": 200}.get(mode, status)
         with receiver.lock:
             receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                                      "path": self.path, "at": time.monotonic(), "mode": mode, "status": answered})
+                                      "path": self.path, "at": time.monotonic(), "mode": mode, "status": answered,
+                                      "client": self.client_address})
         if delay:
             time.sleep(delay)
         if mode == "redirect":
@@ -64,6 +73,7 @@ class Receiver:
         self.port = port or free_port()
         self.tls = tls  # (certificate file, key file): https
         self.received = []
+        self.connections = set()  # the sockets of the connections accepted, kept alive between requests
         self.lock = threading.Lock()
         self.mode, self.status, self.delay = "ok", 204, 0.0
         self._server = None
@@ -86,10 +96,20 @@ class Receiver:
         return self
 
     def stop(self):
+        """An outage: no more connections accepted, and those open dropped (as when the endpoint's process ends)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.drop_connections()
+
+    def drop_connections(self):
+        """Close the connections kept open, as an endpoint does with idle ones after its keep-alive timeout."""
+        with self.lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def requests(self):
         with self.lock:

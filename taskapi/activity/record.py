@@ -14,7 +14,7 @@ them, RETURNING their ids), in the caller's transaction, so an entry exists exac
 change commits; a refused or rolled-back write leaves none.
 
 Once inserted, `taskapi.activity.signals.activity_recorded` is sent with the app and `entries`, a list of
-(Activity, Task or None) pairs: the task as it is after the change. Receivers (webhooks) add their own
+(Activity, Task or None, actor) triples: the task as it is after the change. Receivers (webhooks) add their own
 rows to the same session, so they commit or roll back with the change.
 """
 
@@ -128,7 +128,7 @@ def record_many(entries):
     ids = sorted(db.session.execute(INSERT_ENTRIES, values).scalars().all())
     rows = [Activity(id=activity_id, **row) for activity_id, row in zip(ids, values, strict=True)]
     activity_recorded.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                           entries=[(row, item.task) for row, item in zip(rows, entries, strict=True)])
+                           entries=[(row, item.task, item.actor) for row, item in zip(rows, entries, strict=True)])
     return rows
 
 

@@ -8,6 +8,6 @@ def init_app(app, api):
     from taskapi.webhooks.routes import blp
 
     api.register_blueprint(blp)
-    background.register(app, delivery.deliver_due)
+    background.register(app, delivery.deliver_due, gather=delivery.GATHER)
     # In the change's transaction: its events commit, or roll back, with its activity.
     activity_recorded.connect(delivery.on_activity, app, weak=False)

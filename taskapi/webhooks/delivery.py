@@ -1,30 +1,21 @@
 """The webhooks' outbox: events stored with the change that caused them, sent by the background thread.
 
-Each event is one row per webhook (its id is the `webhook-id` of every attempt), claimed with
-the lease taskapi/outbox.py shares with mail, sent over a connection to the address its URL was
-checked to resolve to, and retried with growing, jittered delays for WEBHOOK_RETRY_HOURS. An
-outcome is recorded only while the claim that sent it still holds: a success is recorded once
-and the event is never sent again after it (unless a redelivery is asked for); a process killed
-mid-send records nothing, and the event is sent again, with the same id, once its lease lapses.
-A batch is sent by a few threads at once, each attempt bounded in time and in what it reads,
-so a batch of hanging endpoints holds the background thread for at most two WEBHOOK_TIMEOUTs.
+Each event is one row per webhook (its id is the `webhook-id` of every attempt), claimed in
+batches with the lease taskapi/outbox.py shares with mail, sent by taskapi.webhooks.sending, and
+retried with growing, jittered delays for WEBHOOK_RETRY_HOURS. An outcome is recorded only while
+the claim that sent it still holds: a success is recorded once and the event is never sent again
+after it (unless a redelivery is asked for); a process killed mid-send records nothing, and the
+event is sent again, with the same id, once its lease lapses. A write that stores events wakes its
+process's background thread for this job alone, which waits GATHER seconds first: a busy list's
+events go out as one batch, claimed in one transaction and recorded in another.
 """
 
-import contextlib
-import http.client
-import json
+import functools
 import logging
-import math
-import socket
-import ssl
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 
 from taskapi import background
@@ -37,35 +28,36 @@ from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox as mail_outbox
 from taskapi.models import rowcount, utcnow
 from taskapi.sessions import Session
-from taskapi.webhooks import addresses, signing
-from taskapi.webhooks.models import ERROR_MAX, EventState, Webhook, WebhookDelivery, WebhookEvent
+from taskapi.webhooks import signing
+from taskapi.webhooks.models import EventState, Webhook, WebhookDelivery, WebhookEvent
+from taskapi.webhooks.sending import Attempt, senders
 
 log = logging.getLogger("taskapi.webhooks")
 
-BATCH = 8
-SENDERS = 4  # threads sending one batch: with BATCH, at most two rounds of WEBHOOK_TIMEOUT per batch
+BATCH = 64
+GATHER = 0.1  # seconds a wake for this job waits for more events before claiming
 LONGEST_RETRY = timedelta(hours=6)
 JITTER = 0.2
-RESPONSE_READ_MAX = 64 * 1024
 DELIVERIES_KEPT = 100
 KEEP_DONE = timedelta(days=7)
 TEST_EVENT = "webhook.test"
 DISABLED_TEMPLATE = "webhook_disabled"
-USER_AGENT = "taskapi-webhooks"
-# Set on the session by enqueue(): after its commit the background thread is woken to send at once.
+# Set on the session: after its commit, the background thread is woken for these jobs (this one, or mail's).
 WAKE = "taskapi-webhooks-wake"
 
-
-# Built once: the statement every write of a list runs (ix_webhooks_list).
-SUBSCRIBED = (select(Webhook.id, Webhook.list_id, Webhook.events)
-              .where(Webhook.list_id.in_(bindparam("list_ids", expanding=True)), Webhook.enabled))
+# Built once, in Core (on the tables: no ORM bookkeeping on a write's path): the webhooks of the lists written
+# (ix_webhooks_list), and the events' INSERT.
+_webhooks = Webhook.__table__.c
+SUBSCRIBED = (select(_webhooks.id, _webhooks.list_id, _webhooks.events)
+              .where(_webhooks.list_id.in_(bindparam("list_ids", expanding=True)), _webhooks.enabled))
+INSERT_EVENTS = insert(WebhookEvent.__table__)
 
 
 def body(action, at, list_id, activity=None, task=None):
     """The JSON sent for one event, as stored: compact, keys sorted, the same bytes on every attempt."""
     payload = {"type": action, "timestamp": at.isoformat(),
                "data": {"list_id": list_id, "activity": activity, "task": task}}
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return current_app.json.dumps(payload)  # taskapi.jsonprovider: compact, keys sorted, UTF-8 as is
 
 
 def matches(events, action):
@@ -101,8 +93,8 @@ def store(found, items):
                 rows.append({"webhook_id": webhook_id, "type": action, "body": text, "status": EventState.pending,
                              "attempts": 0, "next_attempt_at": now, "created_at": now, "expires_at": expires_at})
     if rows:
-        db.session.execute(insert(WebhookEvent), rows)
-        db.session.info[WAKE] = True
+        db.session.execute(INSERT_EVENTS, rows)
+        _wake_after_commit(deliver_due)
     return len(rows)
 
 
@@ -119,29 +111,32 @@ def on_activity(sender, entries, **kwargs):
     """taskapi.activity's activity_recorded: an event per entry for each webhook of its list subscribing to its
     action, with the entry and the task (after the change) as their routes answer them. Bodies are made only
     for lists that have webhooks."""
-    found = subscribed(activity.list_id for activity, _ in entries) if entries else []
+    found = subscribed(activity.list_id for activity, _, _ in entries) if entries else []
     if not found:
         return
-    from taskapi.activity.schemas import ActivitySchema
-    from taskapi.tasks.schemas import TaskSchema
-
+    activity_schema, task_schema = _schemas()
     with_webhooks = {webhook_list for _, webhook_list, _ in found}
-    entries = [(activity, task) for activity, task in entries if activity.list_id in with_webhooks]
-    actor_ids = {activity.actor_id for activity, _ in entries if activity.actor_id is not None}
-    names = {}
-    if actor_ids:
-        names = {row.id: row.name for row in db.session.execute(select(User.id, User.name)
-                                                                .where(User.id.in_(sorted(actor_ids))))}
-    activity_schema, task_schema = ActivitySchema(), TaskSchema()
     items = []
-    for activity, task in entries:
-        actor = {"id": activity.actor_id, "name": names.get(activity.actor_id)} if activity.actor_id else None
+    for activity, task, user in entries:
+        if activity.list_id not in with_webhooks:
+            continue
+        actor = {"id": user.id, "name": user.name} if user is not None else None
         answered = activity_schema.dump({"id": activity.id, "at": activity.at, "actor": actor,
                                          "action": activity.action, "task_id": activity.task_id,
                                          "changes": activity.changes or {}})
         items.append((activity.list_id, activity.action, activity.at, answered,
                       task_schema.dump(task) if task is not None else None))
     store(found, items)
+
+
+@functools.cache
+def _schemas():
+    """The activity's and the task's schemas, as their routes answer them (made once: a schema is costly to make;
+    imported here, at first use, as the tasks' and activity's modules import this area's)."""
+    from taskapi.activity.schemas import ActivitySchema
+    from taskapi.tasks.schemas import TaskSchema
+
+    return ActivitySchema(), TaskSchema()
 
 
 def enqueue_test(webhook):
@@ -151,7 +146,7 @@ def enqueue_test(webhook):
                          status=EventState.pending, attempts=0, next_attempt_at=now, created_at=now,
                          expires_at=now + retry_window())
     db.session.add(event)
-    db.session.info[WAKE] = True
+    _wake_after_commit(deliver_due)
     return event
 
 
@@ -165,13 +160,17 @@ def enqueue_again(event_id):
              .values(status=EventState.pending, next_attempt_at=now, expires_at=now + retry_window(),
                      claimed_until=None, delivered_at=None))
     db.session.execute(again)
-    db.session.info[WAKE] = True
+    _wake_after_commit(deliver_due)
+
+
+def _wake_after_commit(job):
+    db.session.info.setdefault(WAKE, set()).add(job)
 
 
 @sa_event.listens_for(Session, "after_commit")
-def _wake_after_commit(session):
-    if session.info.pop(WAKE, False):
-        background.wake(current_app)
+def _wake(session):
+    for job in session.info.pop(WAKE, ()):
+        background.wake(current_app, job)
 
 
 @sa_event.listens_for(Session, "after_rollback")
@@ -184,181 +183,104 @@ def retry_window():
 
 
 def _lease():
-    """Longer than a batch can take (two rounds of attempts, each at most WEBHOOK_TIMEOUT): never lapses mid-send."""
-    rounds = math.ceil(BATCH / SENDERS)
-    return timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT"] * rounds + 60)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one attempt sends: everything the sending thread needs, no database."""
-
-    event_id: int
-    webhook_id: int
-    url: str
-    headers: dict
-    body: str
-    timeout: float
-    allow_http: bool
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-    @property
-    def success(self):
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-class _Connection(http.client.HTTPConnection):
-    """http.client on a socket already connected (to the checked address): it never resolves or connects itself."""
-
-    def __init__(self, sock, host, port, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self.sock = sock
-
-    def connect(self):  # pragma: no cover - the socket is given; a reconnect would be a second request
-        raise http.client.NotConnected("no reconnection")
-
-
-def _connect(target, deadline):
-    """A socket connected to the first of the target's checked addresses that answers, by the deadline."""
-    error = None
-    for address in target.addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            sock.connect((address, target.port))
-            return sock
-        except OSError as exc:
-            sock.close()
-            error = exc
-    raise error or OSError("no address to connect to")
-
-
-def post(attempt):
-    """Send one attempt; its outcome. Never raises: whatever goes wrong is the outcome's error."""
-    started = time.monotonic()
-    deadline = started + attempt.timeout
-    cut = threading.Event()
-    sock = timer = None
-
-    def outcome(status_code=None, error=None):
-        duration = int((time.monotonic() - started) * 1000)
-        if error and cut.is_set():
-            error = f"no answer within {attempt.timeout:g} s"
-        return Outcome(status_code, error[:ERROR_MAX] if error else None, duration)
-
-    def stop():
-        cut.set()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: wakes a blocked read
-
-    try:
-        target = addresses.resolve(attempt.url, attempt.allow_http)
-        timer = threading.Timer(max(deadline - time.monotonic(), 0), stop)
-        timer.start()
-        raw = sock = _connect(target, deadline)
-        if target.scheme == "https":
-            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=target.host)
-        if cut.is_set():
-            return outcome(error="timed out")
-        connection = _Connection(sock, target.host, target.port, attempt.timeout)
-        data = attempt.body.encode()
-        connection.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
-        for name, value in {"Host": target.host_header, "Content-Type": "application/json",
-                            "Content-Length": str(len(data)), "User-Agent": USER_AGENT, **attempt.headers}.items():
-            connection.putheader(name, value)
-        connection.endheaders(data)
-        response = connection.getresponse()
-        response.read(RESPONSE_READ_MAX)  # what it says matters not; more than this is left unread
-        if 300 <= response.status < 400:
-            return outcome(response.status, f"redirect ({response.status}) not followed")
-        if not 200 <= response.status < 300:
-            return outcome(response.status, f"answered {response.status}")
-        return outcome(response.status)
-    except addresses.RefusedURLError as exc:
-        return outcome(error=f"refused: {exc}")
-    except TimeoutError:
-        return outcome(error=f"no answer within {attempt.timeout:g} s")
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return outcome(error=f"{exc.__class__.__name__}: {exc}".strip().rstrip(":"))
-    finally:
-        if timer is not None:
-            timer.cancel()
-        if sock is not None:
-            sock.close()
+    """Longer than a batch can take (attempts start within one WEBHOOK_TIMEOUT and last at most one): never lapses
+    mid-send."""
+    return timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT"] * 2 + 60)
 
 
 def _attempts(events, now):
-    """What to send for each claimed event (None for an event whose webhook is gone)."""
+    """What to send for each claimed event (None for an event whose webhook is gone): signed with the secrets
+    its webhook signs with now."""
     webhook_ids = {event.webhook_id for event in events}
-    webhooks = {webhook.id: webhook for webhook in
+    webhooks = {webhook.id: (webhook, signing.signers(webhook, now)) for webhook in
                 db.session.execute(select(Webhook).where(Webhook.id.in_(webhook_ids))).scalars()}
     config = current_app.config
     attempts: list[Attempt | None] = []
     for event in events:
-        webhook = webhooks.get(event.webhook_id)
-        if webhook is None:
+        if event.webhook_id not in webhooks:
             attempts.append(None)
             continue
-        headers = signing.headers(event.id, now, event.body, signing.signing_secrets(webhook, now))
+        webhook, signers = webhooks[event.webhook_id]
+        headers = signing.headers(event.id, now, event.body, signers)
         attempts.append(Attempt(event.id, webhook.id, webhook.url, headers, event.body,
                                 float(config["WEBHOOK_TIMEOUT"]), config["WEBHOOK_ALLOW_HTTP"]))
     return attempts
 
 
 def deliver_due(include_not_yet_due=False):
-    """Send the events that are due (a background job); returns how many were attempted."""
+    """Send the events that are due (a background job); returns how many were claimed.
+
+    Two transactions a batch, whatever its size: the claim (with the webhooks' URLs and secrets), committed
+    before anything is sent, and the outcomes, recorded together once every attempt has ended.
+    """
     # Detached: each keeps the lease this process set, against which its outcome is recorded (see record()).
-    events = shared.claim(WebhookEvent, EventState.pending, BATCH, _lease(), include_not_yet_due, detach=True)
+    events = shared.claim(WebhookEvent, EventState.pending, BATCH, _lease(), include_not_yet_due, detach=True,
+                          commit=False)
+    attempts = _attempts(events, utcnow()) if events else []
+    db.session.commit()  # no transaction stays open while the endpoints answer
     if not events:
         return 0
-    attempts = _attempts(events, utcnow())
-    db.session.commit()  # no transaction stays open while the endpoints answer
-    with ThreadPoolExecutor(max_workers=min(SENDERS, len(events)), thread_name_prefix="taskapi-webhook") as pool:
-        outcomes = list(pool.map(lambda attempt: attempt and post(attempt), attempts))
-    for event, attempt, outcome in zip(events, attempts, outcomes, strict=True):
-        if attempt is not None:
-            record(event, outcome)
-            db.session.commit()
-    for webhook_id in {event.webhook_id for event in events}:
-        trim_log(webhook_id)
+    outcomes = senders.send(attempts)
+    record([(event, outcome) for event, attempt, outcome in zip(events, attempts, outcomes, strict=True)
+            if attempt is not None])
     db.session.commit()
     return len(events)
 
 
-def record(event, outcome):
-    """Write down one attempt's outcome: in the delivery log always (while the event exists), on the event and its
-    webhook only while this process's claim on the event still holds."""
-    now = utcnow()
-    attempt_row = select(literal(event.webhook_id), literal(event.id), literal(event.type), literal(event.attempts),
-                         literal(outcome.status_code), literal(outcome.error), literal(outcome.duration_ms),
-                         literal(now)).where(exists().where(WebhookEvent.id == event.id))
-    columns = ["webhook_id", "event_id", "event", "attempt", "status_code", "error", "duration_ms", "at"]
-    db.session.execute(insert(WebhookDelivery).from_select(columns, attempt_row))
-    held = shared.still_leased(WebhookEvent, event.id, event.claimed_until)
-    if outcome.success:
-        done = update(WebhookEvent).where(held).values(status=EventState.delivered, delivered_at=now,
-                                                       claimed_until=None)
-        if rowcount(db.session.execute(done)):
-            db.session.execute(update(Webhook).where(Webhook.id == event.webhook_id).values(
-                last_success_at=now, failure_count=0, failing_since=None))
-            log.info("webhook event %s delivered to webhook %s (attempt %d, %d)", event.id, event.webhook_id,
-                     event.attempts, outcome.status_code)
+def record(results):
+    """Write down the outcomes of one claim's attempts: [(event, Outcome, or None for an attempt not made)].
+
+    Each attempt made goes to the delivery log (while its event exists); its event and webhook change only
+    while the claim that sent it still holds (the events of one claim share its lease): a success marks the
+    event delivered, a failure schedules the next attempt (or gives up), and an event not attempted goes
+    back as it was before the claim. A handful of statements, however many events.
+    """
+    if not results:
         return
+    now = utcnow()
+    held = (WebhookEvent.claimed_until == results[0][0].claimed_until,)
+    made = [(event, outcome) for event, outcome in results if outcome is not None]
+    # Locked against a deletion (a webhook's or list's, taking its events) until the log's rows are in.
+    existing = set(db.session.execute(
+        select(WebhookEvent.id).where(WebhookEvent.id.in_([event.id for event, _ in made]))
+        .order_by(WebhookEvent.id).with_for_update(read=True, key_share=True)).scalars()) if made else set()
+    logged = [{"webhook_id": event.webhook_id, "event_id": event.id, "event": event.type, "attempt": event.attempts,
+               "status_code": outcome.status_code, "error": outcome.error, "duration_ms": outcome.duration_ms,
+               "at": now} for event, outcome in made if event.id in existing]
+    if logged:
+        db.session.execute(insert(WebhookDelivery), logged)
+    delivered = [event.id for event, outcome in made if outcome.success]
+    if delivered:
+        done = (update(WebhookEvent).where(WebhookEvent.id.in_(delivered), *held)
+                .values(status=EventState.delivered, delivered_at=now, claimed_until=None)
+                .returning(WebhookEvent.webhook_id))
+        answered = set(db.session.execute(done).scalars())
+        if answered:
+            db.session.execute(update(Webhook).where(Webhook.id.in_(sorted(answered)))
+                               .values(last_success_at=now, failure_count=0, failing_since=None))
+            log.info("webhook event(s) delivered: %d, to webhook(s) %s", len(delivered),
+                     ", ".join(map(str, sorted(answered))))
+    for event, outcome in made:  # after the successes: a failure in the same batch starts a new run of them
+        if not outcome.success:
+            _failed(event, outcome, now, held)
+    unsent = [event.id for event, outcome in results if outcome is None]
+    if unsent:
+        db.session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(unsent), *held)
+                           .values(claimed_until=None, attempts=WebhookEvent.attempts - 1))
+    for webhook_id in sorted({event.webhook_id for event, _ in made}):
+        trim_log(webhook_id)
+
+
+def _failed(event, outcome, now, held):
+    """A failed attempt: the next one after a growing delay, or given up once the retry window has passed."""
     given_up = now >= event.expires_at
     if given_up:
         values = {"status": EventState.failed, "claimed_until": None}
     else:
         delay = shared.retry_delay(current_app.config["WEBHOOK_RETRY_FIRST"], event.attempts, LONGEST_RETRY, JITTER)
         values = {"next_attempt_at": min(now + delay, event.expires_at), "claimed_until": None}
-    if not rowcount(db.session.execute(update(WebhookEvent).where(held).values(**values))):
+    if not rowcount(db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event.id, *held)
+                                       .values(**values))):
         return
     failing = db.session.execute(
         update(Webhook).where(Webhook.id == event.webhook_id)
@@ -384,7 +306,7 @@ def disable(webhook_id):
     if mail_configured(current_app):
         context = {"list": row.name, "url": row.url, "hours": current_app.config["WEBHOOK_RETRY_HOURS"]}
         mail_outbox.enqueue(DISABLED_TEMPLATE, row.email, context, utcnow() + timedelta(days=7), user_id=row.id)
-        db.session.info[WAKE] = True
+        _wake_after_commit(mail_outbox.deliver_due)
 
 
 def give_up_pending(webhook_id):

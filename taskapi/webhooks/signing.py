@@ -42,10 +42,15 @@ def signing_secrets(webhook, now=None):
     return [secret(nonce) for nonce in nonces]
 
 
-def headers(message_id, timestamp: datetime, body, signing):
-    """The Standard Webhooks headers of one attempt: `webhook-signature` holds one `v1,…` per secret, space-separated
-    (a receiver accepts the message when any of them verifies)."""
-    signatures = " ".join(Signer(each).sign(str(message_id), timestamp, body) for each in signing)
+def signers(webhook, now=None):
+    """A signer for each of signing_secrets(): made once for a batch's events to one webhook."""
+    return [Signer(each) for each in signing_secrets(webhook, now)]
+
+
+def headers(message_id, timestamp: datetime, body, by):
+    """The Standard Webhooks headers of one attempt, signed `by` signers(): `webhook-signature` holds one `v1,…`
+    per secret, space-separated (a receiver accepts the message when any of them verifies)."""
+    signatures = " ".join(signer.sign(str(message_id), timestamp, body) for signer in by)
     return {
         "webhook-id": str(message_id),
         "webhook-timestamp": str(int(timestamp.timestamp())),

@@ -29,7 +29,7 @@ def test_concurrent_writers_record_exactly_their_changes(instances, ada, ben):
     mismatched = []
 
     def check(sender, entries, **kwargs):
-        mismatched.extend((activity.id, activity.task_id, task.id) for activity, task in entries
+        mismatched.extend((activity.id, activity.task_id, task.id) for activity, task, _ in entries
                           if task is not None and activity.task_id != task.id)
 
     def writer(person, app):

@@ -205,13 +205,13 @@ def test_a_write_rolled_back_after_recording_leaves_no_entry(app, client, ada, h
     assert client.get(task_url(task["id"]), headers=ada.auth).get_json()["title"] == "Buy milk"
 
 
-def test_the_signal_gives_each_entry_flushed_with_its_task_after_the_change(app, client, ada, home):
+def test_the_signal_gives_each_entry_inserted_with_its_task_after_the_change_and_its_actor(app, client, ada, home):
     ids = [create(client, ada.auth, f"T{n}", list_id=home["id"])["id"] for n in range(3)]
     received = []
 
     def receive(sender, entries, **kwargs):
-        received.extend((activity.id, activity.action, activity.task_id, task and (task.id, task.priority))
-                        for activity, task in entries)
+        received.extend((activity.id, activity.action, activity.task_id, task and (task.id, task.priority),
+                         actor.email) for activity, task, actor in entries)
 
     activity_recorded.connect(receive, app)
     try:
@@ -226,3 +226,4 @@ def test_the_signal_gives_each_entry_flushed_with_its_task_after_the_change(app,
         ("invitation.sent", None)]
     assert all(by_id[row[0]]["action"] == row[1] and by_id[row[0]]["task_id"] == row[2] for row in received)
     assert [row[3] for row in received] == [(task_id, "low") for task_id in ids] + [None]
+    assert {row[4] for row in received} == {ada.email}

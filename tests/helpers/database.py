@@ -106,3 +106,15 @@ def listening(app, name, listener):
         yield
     finally:
         event.remove(engine, name, listener)
+
+
+@contextmanager
+def statements_of(app):
+    """The SQL statements the app sends while the block runs, inside an app context."""
+    sent = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    with listening(app, "before_cursor_execute", record), app.app_context():
+        yield sent

@@ -1,22 +1,11 @@
 """From a change to a signed delivery: every activity entry of a list with webhooks is an event in the change's
 transaction, whose body holds the entry and the task as their routes answer them."""
 
-import pytest
 
 from tests.helpers.api import bearer
 from tests.helpers.lists import add_member, create_list, list_url, person
 from tests.helpers.tasks import TASKS, task_url
 from tests.helpers.webhooks import FAST_RETRIES, create_webhook, deliver, events_of, payload, verified, webhooks_url
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app(**FAST_RETRIES)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def _activity(client, auth, list_id):

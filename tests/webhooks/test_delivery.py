@@ -7,11 +7,10 @@ import hmac
 import shutil
 import subprocess
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from taskapi.extensions import db
@@ -19,7 +18,9 @@ from taskapi.lists.access import lock, next_change, webhook_count
 from taskapi.models import utcnow
 from taskapi.webhooks import delivery
 from taskapi.webhooks.models import EventState, Webhook, WebhookDelivery
+from taskapi.webhooks.sending import Outcome
 from tests.helpers.api import bearer
+from tests.helpers.database import statements_of
 from tests.helpers.lists import create_list, person
 from tests.helpers.webhooks import (
     FAST_RETRIES,
@@ -38,22 +39,6 @@ from tests.smtp import mail_settings, text_of
 from tests.webhook_receiver import Receiver
 
 TASK = {"id": 7, "list_id": 0, "title": "Write report"}
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app(**FAST_RETRIES)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def hook(client, ada, home, receiver):
-    """A webhook of Home's for every task event, pointing at the receiver."""
-    return create_webhook(client, ada.auth, home["id"], receiver.url())
 
 
 def test_a_delivery_is_signed_and_the_reference_verifier_accepts_it(app, hook, home, receiver):
@@ -115,22 +100,6 @@ def test_events_reach_only_the_webhooks_that_subscribe(app, client, ada, home, r
     assert seen == [("/members", "member.joined"), ("/members", "task.deleted"), ("/tasks", "task.created"),
                     ("/tasks", "task.deleted")]
     assert tasks["id"] != members["id"]
-
-
-@contextmanager
-def statements_of(app):
-    """The SQL statements sent while the block runs (inside an app context)."""
-    sent = []
-
-    def count(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            yield sent
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_a_write_to_a_list_without_webhooks_runs_no_statement_for_them(app, client, ada, home, receiver):
@@ -429,7 +398,7 @@ def test_an_outcome_under_a_lapsed_lease_is_not_recorded_over_a_newer_one(app, h
     set_events(app, claimed_until=utcnow() - timedelta(seconds=1))
     deliver(app)  # the second worker sends and records the success
     with app.app_context():
-        delivery.record(stale, delivery.Outcome(500, "answered 500", 3))  # the first one wakes up, late
+        delivery.record([(stale, Outcome(500, "answered 500", 3))])  # the first one wakes up, late
         db.session.commit()
     (event,) = events_of(app)
     assert event.status == EventState.delivered
@@ -519,7 +488,7 @@ def test_a_redelivery_asked_while_an_attempt_is_under_way_is_sent_again(app, cli
                                     detach=True)
     client.post(webhooks_url(home["id"], f"/{hook['id']}/deliveries/{logged['id']}/redeliver"), headers=ada.auth)
     with app.app_context():
-        delivery.record(under_way, delivery.Outcome(204, None, 5))
+        delivery.record([(under_way, Outcome(204, None, 5))])
         db.session.commit()
     (event,) = events_of(app)
     assert event.status == EventState.pending
@@ -537,6 +506,6 @@ def test_an_outcome_for_a_list_deleted_meanwhile_records_nothing(app, client, ad
         (under_way,) = outbox.claim(delivery.WebhookEvent, EventState.pending, 1, delivery._lease(), detach=True)
     assert client.delete(f"/api/v1/lists/{home['id']}", headers=ada.auth).status_code == 204
     with app.app_context():
-        delivery.record(under_way, delivery.Outcome(500, "answered 500", 5))
+        delivery.record([(under_way, Outcome(500, "answered 500", 5))])
         db.session.commit()
         assert db.session.execute(select(WebhookDelivery)).first() is None
