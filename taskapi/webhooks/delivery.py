@@ -11,11 +11,26 @@ events go out as one batch, claimed in one transaction and recorded in another.
 """
 
 import functools
+import json
 import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy import event as sa_event
 
 from taskapi import background
@@ -26,7 +41,7 @@ from taskapi.lists.access import webhook_count
 from taskapi.lists.models import TaskList
 from taskapi.mail import configured as mail_configured
 from taskapi.mail import outbox as mail_outbox
-from taskapi.models import rowcount, utcnow
+from taskapi.models import UTCDateTime, rowcount, utcnow
 from taskapi.sessions import Session
 from taskapi.webhooks import signing
 from taskapi.webhooks.models import EventState, Webhook, WebhookDelivery, WebhookEvent
@@ -35,6 +50,7 @@ from taskapi.webhooks.sending import Attempt, senders
 log = logging.getLogger("taskapi.webhooks")
 
 BATCH = 64
+ITEMS_PER_INSERT = 100  # a bulk edit's worth; SQLite allows 500 SELECTs in one UNION ALL
 GATHER = 0.1  # seconds a wake for this job waits for more events before claiming
 LONGEST_RETRY = timedelta(hours=6)
 JITTER = 0.2
@@ -45,12 +61,9 @@ DISABLED_TEMPLATE = "webhook_disabled"
 # Set on the session: after its commit, the background thread is woken for these jobs (this one, or mail's).
 WAKE = "taskapi-webhooks-wake"
 
-# Built once, in Core (on the tables: no ORM bookkeeping on a write's path): the webhooks of the lists written
-# (ix_webhooks_list), and the events' INSERT.
+# Built once, in Core (on the tables: no ORM bookkeeping on a write's path).
 _webhooks = Webhook.__table__.c
-SUBSCRIBED = (select(_webhooks.id, _webhooks.list_id, _webhooks.events)
-              .where(_webhooks.list_id.in_(bindparam("list_ids", expanding=True)), _webhooks.enabled))
-INSERT_EVENTS = insert(WebhookEvent.__table__)
+_EVENT_COLUMNS = ["webhook_id", "type", "body", "status", "attempts", "next_attempt_at", "created_at", "expires_at"]
 
 
 def body(action, at, list_id, activity=None, task=None):
@@ -60,73 +73,93 @@ def body(action, at, list_id, activity=None, task=None):
     return current_app.json.dumps(payload)  # taskapi.jsonprovider: compact, keys sorted, UTF-8 as is
 
 
-def matches(events, action):
-    """Whether a webhook subscribed to `events` receives `action`."""
-    return action in events or (action.startswith("task.") and "task.*" in events)
+def _patterns(action):
+    """LIKE patterns finding a webhook that subscribes to `action` from its `events` as stored, a JSON array of
+    names: the name itself, quotes included (found only whole; `_` escaped, matching only itself), and for task
+    events "task.*". Matching in the INSERT spares a write a statement: no SELECT of the webhooks first."""
+    exact = "%" + json.dumps(action).replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    return exact, '%"task.*"%' if action.startswith("task.") else None
 
 
-def subscribed(list_ids):
-    """(webhook id, list id, events) of the enabled webhooks of these lists, in the change's transaction.
+def might_have_webhooks(list_id):
+    """False when the list's lock, taken in this transaction, said it has no webhooks (no statement spent)."""
+    return webhook_count(list_id) != 0
 
-    Lists whose lock this transaction took (every write's) are known to have webhooks or not from the lock's
-    RETURNING (taskapi.lists.access.webhook_count): a write to lists without any runs no statement here. The
-    others are read with one indexed SELECT, under the list's lock (registering takes it too), so it sees
-    every webhook registered before.
+
+def store(items):
+    """Store an event for every enabled webhook of each item's list that subscribes to its action; how many.
+
+    `items`: (list_id, action, at, activity as answered, task as answered or None). One INSERT … SELECT (for
+    up to ITEMS_PER_INSERT items) from the webhooks of the items' lists (ix_webhooks_list), in the change's transaction and under its lists'
+    locks (registering a webhook takes it too): it sees every webhook registered before.
     """
-    wanted = sorted({list_id for list_id in list_ids if webhook_count(list_id) != 0})
-    return db.session.execute(SUBSCRIBED, {"list_ids": wanted}).all() if wanted else []
-
-
-def store(found, items):
-    """Store an event for each of `found` (from subscribed()) whose list and events match an item; how many.
-
-    `items`: (list_id, action, at, activity as answered, task as answered or None).
-    """
+    items = list(items)
+    if not items:
+        return 0
     now = utcnow()
-    expires_at = now + retry_window()
-    rows = []
-    for list_id, action, at, activity, task in items:
-        text = None
-        for webhook_id, webhook_list, events in found:
-            if webhook_list == list_id and matches(events, action):
-                text = text or body(action, at, list_id, activity, task)
-                rows.append({"webhook_id": webhook_id, "type": action, "body": text, "status": EventState.pending,
-                             "attempts": 0, "next_attempt_at": now, "created_at": now, "expires_at": expires_at})
-    if rows:
-        db.session.execute(INSERT_EVENTS, rows)
+    stored = 0
+    for start in range(0, len(items), ITEMS_PER_INSERT):
+        chunk = items[start:start + ITEMS_PER_INSERT]
+        values = {"now": now, "expires_at": now + retry_window()}
+        for number, (list_id, action, at, activity, task) in enumerate(chunk):
+            exact, wildcard = _patterns(action)
+            values.update({f"list_id_{number}": list_id, f"type_{number}": str(action),
+                           f"body_{number}": body(action, at, list_id, activity, task),
+                           f"exact_{number}": exact, f"wildcard_{number}": wildcard})
+        stored += rowcount(db.session.execute(_insert_events(len(chunk)), values))
+    if stored:
         _wake_after_commit(deliver_due)
-    return len(rows)
+    return stored
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_events(count):
+    """store()'s statement for `count` items, built once: INSERT INTO webhook_events … SELECT from the webhooks of
+    the items' lists joined to the items (one SELECT of bound values each, UNION ALL) on list and events."""
+    chosen = [select(literal(number).label("number"), bindparam(f"list_id_{number}", type_=Integer).label("list_id"),
+                     bindparam(f"type_{number}", type_=String).label("type"),
+                     bindparam(f"body_{number}", type_=Text).label("body"),
+                     bindparam(f"exact_{number}", type_=String).label("exact"),
+                     bindparam(f"wildcard_{number}", type_=String).label("wildcard"))
+              for number in range(count)]
+    item = (chosen[0] if count == 1 else union_all(*chosen)).subquery("item")
+    events_text = cast(_webhooks.events, Text)
+    now = bindparam("now", type_=UTCDateTime)
+    rows = (select(_webhooks.id, item.c.type, item.c.body,
+                   literal(EventState.pending, WebhookEvent.__table__.c.status.type), literal(0), now, now,
+                   bindparam("expires_at", type_=UTCDateTime))
+            .join_from(item, Webhook.__table__, _webhooks.list_id == item.c.list_id)
+            .where(_webhooks.enabled, or_(events_text.like(item.c.exact, escape="\\"),
+                                          events_text.like(item.c.wildcard)))
+            .order_by(item.c.number, _webhooks.id))  # ids in the order of the changes
+    return insert(WebhookEvent.__table__).from_select(_EVENT_COLUMNS, rows)
 
 
 def enqueue(items):
-    """Store an event for every enabled webhook of each item's list that subscribes to its action (see store());
-    in the transaction of the change: an event exists exactly when its change committed. A list without
-    webhooks costs one indexed SELECT, whatever the number of items; one with webhooks, an INSERT more."""
-    items = list(items)
-    found = subscribed(item[0] for item in items) if items else []
-    return store(found, items) if found else 0
+    """Store the events of `items` (see store()) whose lists may have webhooks, in the transaction of the change:
+    an event exists exactly when its change committed. Lists whose lock this transaction took (every write's)
+    are known to have webhooks or not from the lock's RETURNING (taskapi.lists.access.webhook_count): a write to
+    lists without any runs no statement here; one with webhooks, one INSERT, whatever the number of items."""
+    return store(item for item in items if might_have_webhooks(item[0]))
 
 
 def on_activity(sender, entries, **kwargs):
     """taskapi.activity's activity_recorded: an event per entry for each webhook of its list subscribing to its
     action, with the entry and the task (after the change) as their routes answer them. Bodies are made only
-    for lists that have webhooks."""
-    found = subscribed(activity.list_id for activity, _, _ in entries) if entries else []
-    if not found:
+    for lists that may have webhooks."""
+    entries = [entry for entry in entries if might_have_webhooks(entry[0].list_id)]
+    if not entries:
         return
     activity_schema, task_schema = _schemas()
-    with_webhooks = {webhook_list for _, webhook_list, _ in found}
     items = []
     for activity, task, user in entries:
-        if activity.list_id not in with_webhooks:
-            continue
         actor = {"id": user.id, "name": user.name} if user is not None else None
         answered = activity_schema.dump({"id": activity.id, "at": activity.at, "actor": actor,
                                          "action": activity.action, "task_id": activity.task_id,
                                          "changes": activity.changes or {}})
         items.append((activity.list_id, activity.action, activity.at, answered,
                       task_schema.dump(task) if task is not None else None))
-    store(found, items)
+    store(items)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ growing delays under the same webhook-id, bounded in time and size, disabled aft
 import base64
 import hashlib
 import hmac
+import json
 import shutil
 import subprocess
 import time
@@ -123,11 +124,37 @@ def test_a_write_to_a_list_without_webhooks_runs_no_statement_for_them(app, clie
         db.session.rollback()
 
 
-def test_a_list_not_locked_in_the_transaction_is_looked_up_once(app, ada, home):
+def test_events_for_a_list_not_locked_in_the_transaction_take_one_statement(app, client, ada, home, receiver):
     with statements_of(app) as sent:
         assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)] * 3) == 0
         db.session.rollback()
-    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert len(sent) == 1
+    create_webhook(client, ada.auth, home["id"], receiver.url())
+    with statements_of(app) as sent:
+        assert delivery.enqueue([(home["id"], "task.created", utcnow(), {}, None)] * 3) == 3
+        db.session.rollback()
+    assert len(sent) == 1 and sent[0].lstrip().upper().startswith("INSERT")
+
+
+def test_events_past_one_inserts_worth_are_all_stored_in_order(app, client, ada, hook, home):
+    count = delivery.ITEMS_PER_INSERT + 20
+    with app.app_context():
+        assert delivery.enqueue([(home["id"], "task.updated", utcnow(), {"n": n}, None) for n in range(count)]) == count
+        db.session.commit()
+    assert [json.loads(event.body)["data"]["activity"]["n"] for event in events_of(app)] == list(range(count))
+
+
+def test_the_events_filter_finds_names_whole(app, client, ada, home, receiver):
+    """Subscriptions are matched in SQL against the stored JSON array: a name only whole, `task.*` only for task
+    events."""
+    only = create_webhook(client, ada.auth, home["id"], receiver.url("/only"), ["member.role_changed"])
+    tasks = create_webhook(client, ada.auth, home["id"], receiver.url("/tasks"), ["task.*"])
+    with app.app_context():
+        for action in ("member.role_changed", "member.joined", "task.moved", "invitation.sent"):
+            delivery.enqueue([(home["id"], action, utcnow(), {}, None)])
+        db.session.commit()
+    assert {(event.webhook_id, event.type) for event in events_of(app)} == {
+        (only["id"], "member.role_changed"), (tasks["id"], "task.moved")}
 
 
 def test_the_counts_learnt_are_forgotten_when_the_transaction_ends(app, client, ada, home, receiver):
