@@ -10,47 +10,49 @@ write lock. A process that dies while sending never records an outcome, and once
 lapses another process claims the row again.
 """
 
+import functools
 import random
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from taskapi.extensions import db
-from taskapi.models import rowcount, utcnow
+from taskapi.models import UTCDateTime, rowcount, utcnow
 
 
-def claim(model, pending, batch, lease, include_not_yet_due=False, where=(), detach=False, commit=True):
+def claim(model, pending, batch, lease, include_not_yet_due=False, detach=False, commit=True):
     """Lease up to `batch` rows of `model` whose status is `pending` to this process, oldest first; commits
     (unless `commit` is false: the caller reads what it needs for sending first, and commits before sending).
 
     A row is claimable when its lease is unset or lapsed and (unless `include_not_yet_due`) its
-    next_attempt_at has come; `where` narrows further. Each claimed row's `attempts` grows by one.
+    next_attempt_at has come. Each claimed row's `attempts` grows by one.
     Returns the rows as they are after the claim: attached to the session (each read again when next
     used, the commit having expired it), or with `detach`, detached and holding the claim's values
     (`claimed_until` is then the lease as this process set it, whatever happens to the row since).
     """
     now = utcnow()
-    due = select(model.id).where(
-        model.status == pending,
-        or_(model.claimed_until.is_(None), model.claimed_until < now),
-        *where,
-    )
-    if not include_not_yet_due:
-        due = due.where(model.next_attempt_at <= now)
-    due = due.order_by(model.id).limit(batch).with_for_update(skip_locked=True)
-    leased = (
-        update(model)
-        .where(model.id.in_(due))
-        .values(claimed_until=now + lease, attempts=model.attempts + 1)
-        .returning(model)
-    )
-    rows = db.session.scalars(leased, execution_options={"synchronize_session": False}).all()
+    leased = _claim_statement(model, pending, batch, include_not_yet_due)
+    rows = db.session.scalars(leased, {"now": now, "leased_until": now + lease},
+                              execution_options={"synchronize_session": False}).all()
     if detach:
         for row in rows:
             db.session.expunge(row)
     if commit:
         db.session.commit()
     return rows
+
+
+@functools.cache
+def _claim_statement(model, pending, batch, include_not_yet_due):
+    """claim()'s UPDATE, built once for each outbox and way of claiming (the times bound at each claim)."""
+    now = bindparam("now", type_=UTCDateTime)
+    due = select(model.id).where(model.status == pending, or_(model.claimed_until.is_(None), model.claimed_until < now))
+    if not include_not_yet_due:
+        due = due.where(model.next_attempt_at <= now)
+    due = due.order_by(model.id).limit(batch).with_for_update(skip_locked=True)
+    return (update(model).where(model.id.in_(due))
+            .values(claimed_until=bindparam("leased_until", type_=UTCDateTime), attempts=model.attempts + 1)
+            .returning(model))
 
 
 def retry_delay(first, attempts, longest, jitter=0.0):
@@ -61,13 +63,6 @@ def retry_delay(first, attempts, longest, jitter=0.0):
     if jitter:
         delay *= 1 + random.uniform(-jitter, jitter)  # noqa: S311 - spreading load, no secret
     return timedelta(seconds=max(delay.total_seconds(), 0))
-
-
-def still_leased(model, row_id, lease):
-    """The condition that a row is still leased as this process claimed it: an outcome recorded under it
-    is not written over one recorded by a process that claimed the row after the lease lapsed, nor over
-    a request to send it again."""
-    return and_(model.id == row_id, model.claimed_until == lease)
 
 
 def prune(model, done, cutoff_column, cutoff, where=()):

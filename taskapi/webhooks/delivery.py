@@ -13,6 +13,7 @@ events go out as one batch, claimed in one transaction and recorded in another.
 import functools
 import json
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
@@ -51,10 +52,11 @@ log = logging.getLogger("taskapi.webhooks")
 
 BATCH = 64
 ITEMS_PER_INSERT = 100  # a bulk edit's worth; SQLite allows 500 SELECTs in one UNION ALL
-GATHER = 0.1  # seconds a wake for this job waits for more events before claiming
+GATHER = 0.25  # seconds a wake for this job waits for more events before claiming
 LONGEST_RETRY = timedelta(hours=6)
 JITTER = 0.2
 DELIVERIES_KEPT = 100
+TRIM_EVERY = 10.0  # seconds between two trims of a webhook's delivery log by one process
 KEEP_DONE = timedelta(days=7)
 TEST_EVENT = "webhook.test"
 DISABLED_TEMPLATE = "webhook_disabled"
@@ -64,6 +66,27 @@ WAKE = "taskapi-webhooks-wake"
 # Built once, in Core (on the tables: no ORM bookkeeping on a write's path).
 _webhooks = Webhook.__table__.c
 _EVENT_COLUMNS = ["webhook_id", "type", "body", "status", "attempts", "next_attempt_at", "created_at", "expires_at"]
+_events = WebhookEvent.__table__.c
+_log = WebhookDelivery.__table__.c
+_ids = bindparam("ids", type_=Integer, expanding=True)
+_now = bindparam("now", type_=UTCDateTime)
+_held = _events.claimed_until == bindparam("lease", type_=UTCDateTime)  # the claim that sent it still holds
+# The statements of a batch (deliver_due(), record()), built once.
+SENDING_TO = select(Webhook.__table__).where(_webhooks.id.in_(_ids))
+LOCK_EVENTS = (select(_events.id).where(_events.id.in_(_ids)).order_by(_events.id)
+               .with_for_update(read=True, key_share=True))
+LOG_ATTEMPTS = insert(WebhookDelivery.__table__)
+DELIVERED = (update(WebhookEvent.__table__).where(_events.id.in_(_ids), _held)
+             .values(status=EventState.delivered, delivered_at=_now, claimed_until=None)
+             .returning(_events.id, _events.webhook_id))
+ANSWERED = (update(Webhook.__table__).where(_webhooks.id.in_(_ids))
+            .values(last_success_at=_now, failure_count=0, failing_since=None))
+NOT_SENT = (update(WebhookEvent.__table__).where(_events.id.in_(_ids), _held)
+            .values(claimed_until=None, attempts=_events.attempts - 1))
+TRIM_LOG = (WebhookDelivery.__table__.delete().where(
+    _log.webhook_id == bindparam("webhook_id"),
+    _log.id < select(_log.id).where(_log.webhook_id == bindparam("webhook_id")).order_by(_log.id.desc())
+    .offset(DELIVERIES_KEPT - 1).limit(1).scalar_subquery()))
 
 
 def body(action, at, list_id, activity=None, task=None):
@@ -90,8 +113,9 @@ def store(items):
     """Store an event for every enabled webhook of each item's list that subscribes to its action; how many.
 
     `items`: (list_id, action, at, activity as answered, task as answered or None). One INSERT … SELECT (for
-    up to ITEMS_PER_INSERT items) from the webhooks of the items' lists (ix_webhooks_list), in the change's transaction and under its lists'
-    locks (registering a webhook takes it too): it sees every webhook registered before.
+    up to ITEMS_PER_INSERT items) from the webhooks of the items' lists (ix_webhooks_list), in the change's
+    transaction and under its lists' locks (registering a webhook takes it too): it sees every webhook
+    registered before.
     """
     items = list(items)
     if not items:
@@ -224,9 +248,9 @@ def _lease():
 def _attempts(events, now):
     """What to send for each claimed event (None for an event whose webhook is gone): signed with the secrets
     its webhook signs with now."""
-    webhook_ids = {event.webhook_id for event in events}
-    webhooks = {webhook.id: (webhook, signing.signers(webhook, now)) for webhook in
-                db.session.execute(select(Webhook).where(Webhook.id.in_(webhook_ids))).scalars()}
+    webhook_ids = sorted({event.webhook_id for event in events})
+    webhooks = {webhook.id: (webhook, signing.signers(webhook, now))
+                for webhook in db.session.execute(SENDING_TO, {"ids": webhook_ids})}
     config = current_app.config
     attempts: list[Attempt | None] = []
     for event in events:
@@ -266,55 +290,52 @@ def record(results):
     Each attempt made goes to the delivery log (while its event exists); its event and webhook change only
     while the claim that sent it still holds (the events of one claim share its lease): a success marks the
     event delivered, a failure schedules the next attempt (or gives up), and an event not attempted goes
-    back as it was before the claim. A handful of statements, however many events.
+    back as it was before the claim. Three statements for a batch of successes, however large.
     """
     if not results:
         return
     now = utcnow()
-    held = (WebhookEvent.claimed_until == results[0][0].claimed_until,)
+    lease = results[0][0].claimed_until
     made = [(event, outcome) for event, outcome in results if outcome is not None]
-    # Locked against a deletion (a webhook's or list's, taking its events) until the log's rows are in.
-    existing = set(db.session.execute(
-        select(WebhookEvent.id).where(WebhookEvent.id.in_([event.id for event, _ in made]))
-        .order_by(WebhookEvent.id).with_for_update(read=True, key_share=True)).scalars()) if made else set()
+    # Rows this transaction updates are locked: deleting their webhook or list waits until the log's rows are in.
+    updated: set[int] = set()
+    delivered = [event.id for event, outcome in made if outcome.success]
+    if delivered:
+        rows = db.session.execute(DELIVERED, {"ids": delivered, "lease": lease, "now": now}).all()
+        updated.update(event_id for event_id, _ in rows)
+        answered = sorted({webhook_id for _, webhook_id in rows})
+        if answered:
+            db.session.execute(ANSWERED, {"ids": answered, "now": now})
+            log.info("webhook event(s) delivered: %d, to webhook(s) %s", len(rows), ", ".join(map(str, answered)))
+    for event, outcome in made:  # after the successes: a failure in the same batch starts a new run of them
+        if not outcome.success and _failed(event, outcome, now, lease):
+            updated.add(event.id)
+    others = [event.id for event, _ in made if event.id not in updated]  # claims that no longer hold: still there?
+    existing = updated | (set(db.session.execute(LOCK_EVENTS, {"ids": others}).scalars()) if others else set())
     logged = [{"webhook_id": event.webhook_id, "event_id": event.id, "event": event.type, "attempt": event.attempts,
                "status_code": outcome.status_code, "error": outcome.error, "duration_ms": outcome.duration_ms,
                "at": now} for event, outcome in made if event.id in existing]
     if logged:
-        db.session.execute(insert(WebhookDelivery), logged)
-    delivered = [event.id for event, outcome in made if outcome.success]
-    if delivered:
-        done = (update(WebhookEvent).where(WebhookEvent.id.in_(delivered), *held)
-                .values(status=EventState.delivered, delivered_at=now, claimed_until=None)
-                .returning(WebhookEvent.webhook_id))
-        answered = set(db.session.execute(done).scalars())
-        if answered:
-            db.session.execute(update(Webhook).where(Webhook.id.in_(sorted(answered)))
-                               .values(last_success_at=now, failure_count=0, failing_since=None))
-            log.info("webhook event(s) delivered: %d, to webhook(s) %s", len(delivered),
-                     ", ".join(map(str, sorted(answered))))
-    for event, outcome in made:  # after the successes: a failure in the same batch starts a new run of them
-        if not outcome.success:
-            _failed(event, outcome, now, held)
+        db.session.execute(LOG_ATTEMPTS, logged)
     unsent = [event.id for event, outcome in results if outcome is None]
     if unsent:
-        db.session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(unsent), *held)
-                           .values(claimed_until=None, attempts=WebhookEvent.attempts - 1))
+        db.session.execute(NOT_SENT, {"ids": unsent, "lease": lease})
     for webhook_id in sorted({event.webhook_id for event, _ in made}):
-        trim_log(webhook_id)
+        _trim_log_now_and_then(webhook_id)
 
 
-def _failed(event, outcome, now, held):
-    """A failed attempt: the next one after a growing delay, or given up once the retry window has passed."""
+def _failed(event, outcome, now, lease):
+    """A failed attempt: the next one after a growing delay, or given up once the retry window has passed. False
+    when the claim that sent it no longer holds (nothing is changed then)."""
     given_up = now >= event.expires_at
     if given_up:
         values = {"status": EventState.failed, "claimed_until": None}
     else:
         delay = shared.retry_delay(current_app.config["WEBHOOK_RETRY_FIRST"], event.attempts, LONGEST_RETRY, JITTER)
         values = {"next_attempt_at": min(now + delay, event.expires_at), "claimed_until": None}
-    if not rowcount(db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event.id, *held)
-                                       .values(**values))):
-        return
+    retried = update(WebhookEvent).where(WebhookEvent.id == event.id, WebhookEvent.claimed_until == lease)
+    if not rowcount(db.session.execute(retried.values(**values))):
+        return False
     failing = db.session.execute(
         update(Webhook).where(Webhook.id == event.webhook_id)
         .values(failure_count=Webhook.failure_count + 1, failing_since=func.coalesce(Webhook.failing_since, now))
@@ -323,6 +344,7 @@ def _failed(event, outcome, now, held):
                 event.attempts, outcome.error, "; given up" if given_up else "")
     if given_up and failing is not None and failing <= now - retry_window():
         disable(event.webhook_id)
+    return True
 
 
 def disable(webhook_id):
@@ -361,12 +383,21 @@ def render_disabled(context, secret):
     return "A webhook of your list was disabled", text
 
 
+_last_trims: dict[int, float] = {}  # webhook id → when this process last trimmed its log (time.monotonic())
+
+
+def _trim_log_now_and_then(webhook_id):
+    """trim_log() at most every TRIM_EVERY seconds for a webhook in this process: a busy webhook's log may hold
+    that long's attempts beyond the last DELIVERIES_KEPT (its route lists the last DELIVERIES_KEPT alone)."""
+    now = time.monotonic()
+    if now - _last_trims.get(webhook_id, -TRIM_EVERY) >= TRIM_EVERY:
+        _last_trims[webhook_id] = now
+        trim_log(webhook_id)
+
+
 def trim_log(webhook_id):
     """Keep the last DELIVERIES_KEPT attempts of a webhook (the background job's, never a request's)."""
-    oldest_kept = (select(WebhookDelivery.id).where(WebhookDelivery.webhook_id == webhook_id)
-                   .order_by(WebhookDelivery.id.desc()).offset(DELIVERIES_KEPT - 1).limit(1).scalar_subquery())
-    db.session.execute(WebhookDelivery.__table__.delete().where(WebhookDelivery.webhook_id == webhook_id,
-                                                                 WebhookDelivery.id < oldest_kept))
+    db.session.execute(TRIM_LOG, {"webhook_id": webhook_id})
 
 
 def prune():

@@ -90,7 +90,8 @@ def test_a_batch_is_claimed_and_recorded_in_the_same_few_statements_however_larg
             put_event(app, home["id"])
         with statements_of(app) as sent:
             assert delivery.deliver_due() == size
-        counts.append(len(sent))
-    assert counts[0] == counts[1] <= 8
+        # The log's trim runs at most every TRIM_EVERY seconds, whatever the batches.
+        counts.append(len([s for s in sent if not s.startswith("DELETE FROM webhook_deliveries")]))
+    assert counts[0] == counts[1] <= 5
     assert len(receiver.requests()) == 31
     assert all(e.status == EventState.delivered for e in events_of(app))
