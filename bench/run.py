@@ -200,8 +200,9 @@ class Regime:
             self.sink = subprocess.Popen(["taskset", "-c", LOAD_CORE, sys.executable, "-m", "bench.sink", "--port",
                                           str(self.sink_port)], cwd=servers.ROOT)
             self.webhook_lists = self.lists_for_webhooks("taskapi", self.tokens["writer"])
-            self.web_webhook_lists = self.lists_for_webhooks("taskapi-web", self.tokens["writer"])
-            self.runner = servers.background_runner(self.database_url(self.databases["small"]), self.work_dir,
+            self.tokens["web writer"] = self.log_in("taskapi-web", database.WRITER_EMAIL)
+            self.web_webhook_lists = self.lists_for_webhooks("taskapi-web", self.tokens["web writer"])
+            self.runner = servers.background_runner(self.database_url(self.databases["web"]), self.work_dir,
                                                     LOAD_CORE)
             if "before" in self.servers and "create_webhook" in self.args.before_cases.split(","):
                 self.before_webhook_lists = self.lists_for_webhooks("before", self.before_tokens["writer"])
@@ -249,7 +250,8 @@ class Regime:
         if "bare" in args.cases:
             plan["bare"] = lambda name: servers.bench_app(name, "bare_app", small_url, self.work_dir, "gthread")
         if "create_webhook" in args.cases:
-            plan["taskapi-web"] = lambda name: servers.taskapi(name, small_url, args.workers, self.work_dir,
+            web_url = self.database_url(self.databases["web"])
+            plan["taskapi-web"] = lambda name: servers.taskapi(name, web_url, args.workers, self.work_dir,
                                                                args.threads, BACKGROUND_WORK="false")
         if self.name == "cpu" and {"list-1m", "deep"} & set(args.cases):
             large_url = self.database_url(self.databases["large"])
@@ -321,7 +323,8 @@ class Regime:
     def cases(self, tag):
         """Case name → (server, script), taskapi and both references interleaved per operation."""
         common = scripts(self.tokens, self.databases["task_ids"], tag, self.webhook_lists)
-        web = scripts(self.tokens, self.databases["task_ids"], tag, self.web_webhook_lists)
+        web = self.web_webhook_lists and scripts({**self.tokens, "writer": self.tokens["web writer"]},
+                                                 self.databases["task_ids"], tag, self.web_webhook_lists)
         before = self.before_tokens and scripts(self.before_tokens, self.databases["before_task_ids"], tag,
                                                 self.before_webhook_lists)
         found = {}
@@ -452,7 +455,13 @@ def main():
     work_dir = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
     args.before_tree = args.before and checkout(args.before, work_dir / "before")
     # Another schema cannot share the database: the before server gets one of its own, seeded alike.
-    args.before_own_database = bool(args.before) and migration_heads(args.before_tree) != migration_heads(servers.ROOT)
+    # A database of its own for the before tree when its schema differs, and when it delivers webhooks: each
+    # process's background thread claims any due event of its database, so servers sharing one would deliver
+    # each other's events and the webhook cases would not measure what they say.
+    measures_webhooks = "create_webhook" in args.cases
+    args.before_own_database = bool(args.before) and (
+        migration_heads(args.before_tree) != migration_heads(servers.ROOT)
+        or (measures_webhooks and "create_webhook" in args.before_cases.split(",")))
     password_hash = hasher.hash(database.BENCH_PASSWORD)
     cluster = postgres.Cluster(servers.free_port())  # on any core while seeding; each regime places it
     regimes, extras = {}, {}
@@ -462,9 +471,12 @@ def main():
         databases = {"small": small, "task_ids": task_ids, "before": small, "before_task_ids": task_ids}
         if args.before_own_database:
             log(f"--before {args.before}: migration head {', '.join(sorted(migration_heads(args.before_tree)))}, "
-                f"this tree's {', '.join(sorted(migration_heads(servers.ROOT)))}: a database of its own")
+                f"this tree's {', '.join(sorted(migration_heads(servers.ROOT)))}; webhooks measured: "
+                f"{measures_webhooks}: a database of its own")
             databases["before"], databases["before_task_ids"] = prepare_database(
                 cluster, "before", 1, password_hash, args, work_dir, tree=args.before_tree)
+        if measures_webhooks:  # taskapi-web and its background process, alone on theirs (see above)
+            databases["web"], _ = prepare_database(cluster, "web", 1, password_hash, args, work_dir)
         if {"list-1m", "deep"} & set(args.cases) and "cpu" in args.regimes:
             databases["large"], _ = prepare_database(cluster, "1m", args.large_tasks_per_user, password_hash, args,
                                                      work_dir, deep_users="deep" in args.cases)
