@@ -68,8 +68,9 @@ class _Server(http.server.ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         """A sender gone before the answer (it timed out, or its connection was cut) is what some tests do: no
-        traceback for that (printing one from this thread would also race the main thread's ast.parse on
-        Python 3.11.7, CPython gh-106905)."""
+        traceback for that. (Python 3.11 formats a traceback with `ast.parse`; done from this thread while the
+        test's thread parses too, it has failed with "AST constructor recursion depth mismatch": see CPython
+        gh-106905.)"""
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
