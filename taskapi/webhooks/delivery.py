@@ -148,9 +148,8 @@ def _insert_events(count):
               for number in range(count)]
     item = (chosen[0] if count == 1 else union_all(*chosen)).subquery("item")
     events_text = cast(_webhooks.events, Text)
-    now = bindparam("now", type_=UTCDateTime)
     rows = (select(_webhooks.id, item.c.type, item.c.body,
-                   literal(EventState.pending, WebhookEvent.__table__.c.status.type), literal(0), now, now,
+                   literal(EventState.pending, _events.status.type), literal(0), _now, _now,
                    bindparam("expires_at", type_=UTCDateTime))
             .join_from(item, Webhook.__table__, _webhooks.list_id == item.c.list_id)
             .where(_webhooks.enabled, or_(events_text.like(item.c.exact, escape="\\"),
